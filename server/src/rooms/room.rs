@@ -1,0 +1,442 @@
+//! The pure room state machine: members, presence, `seq` assignment, history tail, dedup.
+//!
+//! It never awaits and touches no socket or store: each input returns [`Output`]s that the
+//! room task (see `task.rs`) persists and delivers in order.
+
+use crate::broker::ConnId;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use tandem_shared::{
+    ids::RoomName, limits::HISTORY_LEN, ChatMessage, ErrorCode, Member, ServerMsg,
+};
+
+/// Messages kept in memory per room, for `joined` replies and `since` catch-up.
+pub(crate) const TAIL_LEN: usize = 1000;
+/// `(user, client_id)` pairs remembered for idempotency, per room (most recent first out).
+pub(crate) const DEDUP_LEN: usize = TAIL_LEN;
+
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// Send to one connection.
+    To(ConnId, ServerMsg),
+    /// Send to every subscribed connection.
+    All(ServerMsg),
+    /// A new message: persist it, then send it to everyone (the sender's copy is its ack).
+    /// If persisting fails the room is rolled back and `conn` gets an error instead.
+    Posted { conn: ConnId, msg: Arc<ChatMessage> },
+    /// From here on `conn` receives what is sent to everyone.
+    Subscribe(ConnId),
+    /// From here on `conn` no longer receives what is sent to everyone.
+    Unsubscribe(ConnId),
+}
+
+struct Present {
+    name: String,
+    conns: usize,
+}
+
+pub(crate) struct Room {
+    name: RoomName,
+    last_seq: u64,
+    /// Most recent messages, oldest first, at most `TAIL_LEN`.
+    tail: VecDeque<Arc<ChatMessage>>,
+    /// Present users by id; one entry however many connections (tabs) a user has.
+    members: BTreeMap<String, Present>,
+    /// Joined connections and their user id.
+    conns: HashMap<ConnId, String>,
+    dedup: HashMap<(String, String), Arc<ChatMessage>>,
+    dedup_order: VecDeque<(String, String)>,
+}
+
+impl Room {
+    /// A room continuing from its stored state: `recent` oldest first.
+    pub(crate) fn new(name: RoomName, last_seq: u64, recent: Vec<Arc<ChatMessage>>) -> Room {
+        let mut room = Room {
+            name,
+            last_seq,
+            tail: VecDeque::with_capacity(recent.len().min(TAIL_LEN)),
+            members: BTreeMap::new(),
+            conns: HashMap::new(),
+            dedup: HashMap::new(),
+            dedup_order: VecDeque::new(),
+        };
+        for msg in recent {
+            room.remember(msg);
+        }
+        room
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    fn room(&self) -> String {
+        self.name.as_str().to_owned()
+    }
+
+    fn members(&self) -> Vec<Member> {
+        self.members
+            .iter()
+            .map(|(id, p)| Member {
+                id: id.clone(),
+                name: p.name.clone(),
+            })
+            .collect()
+    }
+
+    fn error(&self, conn: ConnId, code: ErrorCode, message: &str) -> Output {
+        Output::To(
+            conn,
+            ServerMsg::Error {
+                code,
+                message: message.to_owned(),
+                room: Some(self.room()),
+                client_id: None,
+            },
+        )
+    }
+
+    /// Join or re-join. The reply carries the members and either the recent history or, with
+    /// `since`, every message after it (or `gap: true` if the tail no longer reaches back).
+    pub(crate) fn join(
+        &mut self,
+        conn: ConnId,
+        user: String,
+        name: String,
+        since: Option<u64>,
+        out: &mut Vec<Output>,
+    ) {
+        let rejoin = self.conns.insert(conn, user.clone()).is_some();
+        let announce = match self.members.get_mut(&user) {
+            Some(p) => {
+                if !rejoin {
+                    p.conns += 1;
+                }
+                let renamed = p.name != name;
+                p.name = name.clone();
+                renamed
+            }
+            None => {
+                self.members.insert(
+                    user.clone(),
+                    Present {
+                        name: name.clone(),
+                        conns: 1,
+                    },
+                );
+                true
+            }
+        };
+        let (history, gap) = self.history(since);
+        out.push(Output::To(
+            conn,
+            ServerMsg::Joined {
+                room: self.room(),
+                members: self.members(),
+                history,
+                last_seq: self.last_seq,
+                gap,
+            },
+        ));
+        // Announce before subscribing: the joiner learns of itself from `joined`.
+        if announce {
+            out.push(Output::All(ServerMsg::MemberJoined {
+                room: self.room(),
+                member: Member { id: user, name },
+            }));
+        }
+        if !rejoin {
+            out.push(Output::Subscribe(conn));
+        }
+    }
+
+    fn history(&self, since: Option<u64>) -> (Vec<ChatMessage>, bool) {
+        let after = |since: u64| self.tail.iter().filter(move |m| m.seq > since);
+        match since {
+            None => (self.recent(HISTORY_LEN), false),
+            Some(since) if since >= self.last_seq => (Vec::new(), false),
+            Some(since) => {
+                // The tail reaches back far enough if it holds `since + 1`.
+                let oldest = self.tail.front().map_or(self.last_seq + 1, |m| m.seq);
+                if oldest <= since + 1 {
+                    (after(since).map(|m| ChatMessage::clone(m)).collect(), false)
+                } else {
+                    (self.recent(HISTORY_LEN), true)
+                }
+            }
+        }
+    }
+
+    fn recent(&self, n: usize) -> Vec<ChatMessage> {
+        let skip = self.tail.len().saturating_sub(n);
+        self.tail
+            .iter()
+            .skip(skip)
+            .map(|m| ChatMessage::clone(m))
+            .collect()
+    }
+
+    /// Post a message. `text` and `client_id` are already validated by the session.
+    pub(crate) fn chat(
+        &mut self,
+        conn: ConnId,
+        text: String,
+        client_id: Option<String>,
+        now_ms: u64,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(user) = self.conns.get(&conn) else {
+            out.push(self.error(
+                conn,
+                ErrorCode::NotJoined,
+                "join the room before sending to it",
+            ));
+            return;
+        };
+        if let Some(cid) = &client_id {
+            if let Some(orig) = self.dedup.get(&(user.clone(), cid.clone())) {
+                // A retry: acknowledge with the original, store and broadcast nothing.
+                out.push(Output::To(conn, ServerMsg::Chat(ChatMessage::clone(orig))));
+                return;
+            }
+        }
+        let name = self
+            .members
+            .get(user)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        self.last_seq += 1;
+        let msg = Arc::new(ChatMessage {
+            room: self.room(),
+            seq: self.last_seq,
+            sender: Member {
+                id: user.clone(),
+                name,
+            },
+            text,
+            ts: now_ms,
+            client_id,
+        });
+        self.remember(msg.clone());
+        out.push(Output::Posted { conn, msg });
+    }
+
+    fn remember(&mut self, msg: Arc<ChatMessage>) {
+        self.last_seq = self.last_seq.max(msg.seq);
+        if let Some(cid) = &msg.client_id {
+            let key = (msg.sender.id.clone(), cid.clone());
+            self.dedup.insert(key.clone(), msg.clone());
+            self.dedup_order.push_back(key);
+            if self.dedup_order.len() > DEDUP_LEN {
+                if let Some(old) = self.dedup_order.pop_front() {
+                    self.dedup.remove(&old);
+                }
+            }
+        }
+        self.tail.push_back(msg);
+        if self.tail.len() > TAIL_LEN {
+            self.tail.pop_front();
+        }
+    }
+
+    /// Undo messages that could not be persisted (they are the newest, in order).
+    pub(crate) fn rollback(&mut self, failed: &[Arc<ChatMessage>]) {
+        for msg in failed.iter().rev() {
+            if self.tail.back().is_some_and(|m| m.seq == msg.seq) {
+                self.tail.pop_back();
+            }
+            if let Some(cid) = &msg.client_id {
+                self.dedup.remove(&(msg.sender.id.clone(), cid.clone()));
+            }
+        }
+        if let Some(first) = failed.first() {
+            self.last_seq = self.last_seq.min(first.seq - 1);
+        }
+    }
+
+    /// The connection is gone (or left). Returns whether it was a member.
+    pub(crate) fn disconnect(&mut self, conn: ConnId, out: &mut Vec<Output>) -> bool {
+        let Some(user) = self.conns.remove(&conn) else {
+            return false;
+        };
+        out.push(Output::Unsubscribe(conn));
+        if let Some(p) = self.members.get_mut(&user) {
+            p.conns -= 1;
+            if p.conns == 0 {
+                let name = p.name.clone();
+                self.members.remove(&user);
+                out.push(Output::All(ServerMsg::MemberLeft {
+                    room: self.room(),
+                    member: Member { id: user, name },
+                }));
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room() -> Room {
+        Room::new(RoomName::new("r").unwrap(), 0, Vec::new())
+    }
+
+    fn join(r: &mut Room, conn: ConnId, user: &str) -> Vec<Output> {
+        let mut out = Vec::new();
+        r.join(conn, user.into(), user.to_uppercase(), None, &mut out);
+        out
+    }
+
+    fn chat(r: &mut Room, conn: ConnId, text: &str, cid: Option<&str>) -> Vec<Output> {
+        let mut out = Vec::new();
+        r.chat(conn, text.into(), cid.map(Into::into), 1, &mut out);
+        out
+    }
+
+    fn posted_seq(out: &[Output]) -> u64 {
+        match out {
+            [Output::Posted { msg, .. }] => msg.seq,
+            other => panic!("expected one Posted, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_tabs_of_one_user_are_one_member() {
+        let mut r = room();
+        let first = join(&mut r, 1, "ada");
+        assert!(matches!(
+            &first[..],
+            [
+                Output::To(1, ServerMsg::Joined { .. }),
+                Output::All(ServerMsg::MemberJoined { .. }),
+                Output::Subscribe(1)
+            ]
+        ));
+        let second = join(&mut r, 2, "ada");
+        assert!(
+            !second.iter().any(|o| matches!(o, Output::All(_))),
+            "{second:?}"
+        );
+        match &second[0] {
+            Output::To(2, ServerMsg::Joined { members, .. }) => assert_eq!(members.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        let mut out = Vec::new();
+        assert!(r.disconnect(1, &mut out));
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::All(_))),
+            "still one tab open"
+        );
+        out.clear();
+        assert!(r.disconnect(2, &mut out));
+        assert!(matches!(
+            out.last(),
+            Some(Output::All(ServerMsg::MemberLeft { .. }))
+        ));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn seq_increases_and_client_id_dedups() {
+        let mut r = room();
+        join(&mut r, 1, "ada");
+        assert_eq!(posted_seq(&chat(&mut r, 1, "a", Some("k1"))), 1);
+        assert_eq!(posted_seq(&chat(&mut r, 1, "b", None)), 2);
+        let retry = chat(&mut r, 1, "a", Some("k1"));
+        match &retry[..] {
+            [Output::To(1, ServerMsg::Chat(m))] => assert_eq!(m.seq, 1),
+            other => panic!("{other:?}"),
+        }
+        // The same key from another user is a different message.
+        join(&mut r, 2, "bob");
+        assert_eq!(posted_seq(&chat(&mut r, 2, "a", Some("k1"))), 3);
+    }
+
+    #[test]
+    fn chat_without_join_is_refused() {
+        let mut r = room();
+        let out = chat(&mut r, 9, "x", None);
+        assert!(matches!(
+            &out[..],
+            [Output::To(
+                9,
+                ServerMsg::Error {
+                    code: ErrorCode::NotJoined,
+                    ..
+                }
+            )]
+        ));
+    }
+
+    #[test]
+    fn since_replays_exactly_the_missing_messages() {
+        let mut r = room();
+        join(&mut r, 1, "ada");
+        for i in 0..5 {
+            chat(&mut r, 1, &format!("m{i}"), None);
+        }
+        let mut out = Vec::new();
+        r.join(2, "bob".into(), "Bob".into(), Some(3), &mut out);
+        match &out[0] {
+            Output::To(
+                2,
+                ServerMsg::Joined {
+                    history,
+                    gap,
+                    last_seq,
+                    ..
+                },
+            ) => {
+                assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), [4, 5]);
+                assert!(!gap);
+                assert_eq!(*last_seq, 5);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn since_beyond_the_tail_reports_a_gap() {
+        let recent: Vec<_> = (500..=600)
+            .map(|seq| {
+                Arc::new(ChatMessage {
+                    room: "r".into(),
+                    seq,
+                    sender: Member {
+                        id: "u".into(),
+                        name: "U".into(),
+                    },
+                    text: "t".into(),
+                    ts: 0,
+                    client_id: None,
+                })
+            })
+            .collect();
+        let mut r = Room::new(RoomName::new("r").unwrap(), 600, recent);
+        let mut out = Vec::new();
+        r.join(1, "ada".into(), "Ada".into(), Some(10), &mut out);
+        match &out[0] {
+            Output::To(1, ServerMsg::Joined { history, gap, .. }) => {
+                assert!(gap);
+                assert_eq!(history.len(), HISTORY_LEN);
+                assert_eq!(history.last().unwrap().seq, 600);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rollback_restores_the_counter_and_dedup() {
+        let mut r = room();
+        join(&mut r, 1, "ada");
+        chat(&mut r, 1, "kept", None);
+        let out = chat(&mut r, 1, "lost", Some("k"));
+        let Output::Posted { msg, .. } = &out[0] else {
+            panic!()
+        };
+        r.rollback(std::slice::from_ref(msg));
+        assert_eq!(posted_seq(&chat(&mut r, 1, "again", Some("k"))), 2);
+    }
+}

@@ -1,0 +1,196 @@
+//! The room task: the one owner of a [`Room`], draining its queue in batches.
+//!
+//! Each batch of commands runs through the pure core, new messages are persisted in one
+//! transaction (group commit), then every output is encoded once and delivered in order.
+//! Nothing is acknowledged before it is stored.
+
+use super::room::{Output, Room, TAIL_LEN};
+use super::{Command, Rooms};
+use crate::broker::{ConnId, Frame, Outbox};
+use crate::ws::codec;
+use std::{collections::HashMap, sync::Arc, time::SystemTime};
+use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
+use tokio::sync::{mpsc, oneshot};
+
+/// Commands taken from the queue per batch.
+const BATCH: usize = 256;
+
+pub(super) struct RoomTask {
+    pub(super) name: RoomName,
+    pub(super) id: u64,
+    pub(super) rooms: Rooms,
+    pub(super) rx: mpsc::Receiver<Command>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl RoomTask {
+    pub(super) async fn run(mut self) {
+        let store = self.rooms.inner.store.clone();
+        let name = self.name.clone();
+        let loaded = tokio::task::spawn_blocking(move || store.load_room(&name, TAIL_LEN)).await;
+        let snapshot = match loaded {
+            Ok(Ok(s)) => s,
+            failure => {
+                tracing::error!(room = %self.name, ?failure, "room failed to load");
+                // Dropping the queue fails every waiting request with `Unavailable`.
+                self.rooms.forget(&self.name, self.id);
+                return;
+            }
+        };
+        tracing::debug!(room = %self.name, last_seq = snapshot.last_seq, "room loaded");
+        let mut state = State {
+            room: Room::new(self.name.clone(), snapshot.last_seq, snapshot.recent),
+            name: self.name.clone(),
+            rooms: self.rooms.clone(),
+            outboxes: HashMap::new(),
+            out: Vec::new(),
+            done: Vec::new(),
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let received = if state.room.is_empty() {
+                let idle = self.rooms.inner.idle;
+                match tokio::time::timeout(idle, self.rx.recv_many(&mut batch, BATCH)).await {
+                    Ok(n) => n,
+                    Err(_elapsed) => {
+                        if self.rooms.unload_if_idle(&self.name, self.id, &self.rx) {
+                            self.unload().await;
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                self.rx.recv_many(&mut batch, BATCH).await
+            };
+            if received == 0 {
+                break; // every sender is gone: shutdown
+            }
+            state.process(batch.drain(..)).await;
+        }
+        tracing::debug!(room = %self.name, "room stopped");
+    }
+
+    /// Close the queue and pass on anything that slipped in after the idle check.
+    async fn unload(mut self) {
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            let _ = self.rooms.send(&self.name, cmd).await;
+        }
+        tracing::debug!(room = %self.name, "room unloaded");
+    }
+}
+
+struct State {
+    room: Room,
+    name: RoomName,
+    rooms: Rooms,
+    /// Outboxes of joined connections, for replies and (via the broker) broadcasts.
+    outboxes: HashMap<ConnId, Outbox>,
+    out: Vec<Output>,
+    done: Vec<oneshot::Sender<()>>,
+}
+
+impl State {
+    async fn process(&mut self, batch: impl Iterator<Item = Command>) {
+        let now = now_ms();
+        for cmd in batch {
+            match cmd {
+                Command::Join {
+                    conn,
+                    user,
+                    name,
+                    since,
+                    outbox,
+                    done,
+                } => {
+                    self.outboxes.insert(conn, outbox);
+                    self.room.join(conn, user, name, since, &mut self.out);
+                    self.done.push(done);
+                }
+                Command::Chat {
+                    conn,
+                    text,
+                    client_id,
+                } => {
+                    self.room.chat(conn, text, client_id, now, &mut self.out);
+                }
+                Command::Leave { conn, done } => {
+                    self.room.disconnect(conn, &mut self.out);
+                    self.done.extend(done);
+                }
+            }
+        }
+        let posted: Vec<Arc<ChatMessage>> = self
+            .out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Posted { msg, .. } => Some(msg.clone()),
+                _ => None,
+            })
+            .collect();
+        let stored = posted.is_empty() || self.persist(&posted).await;
+        if !stored {
+            self.room.rollback(&posted);
+        }
+        self.deliver(stored);
+        for done in self.done.drain(..) {
+            let _ = done.send(());
+        }
+    }
+
+    async fn persist(&self, posted: &[Arc<ChatMessage>]) -> bool {
+        let store = self.rooms.inner.store.clone();
+        let msgs = posted.to_vec();
+        match tokio::task::spawn_blocking(move || store.append(&msgs)).await {
+            Ok(Ok(())) => true,
+            failure => {
+                tracing::error!(room = %self.name, count = posted.len(), ?failure, "persist failed");
+                false
+            }
+        }
+    }
+
+    fn send_to(&self, conn: ConnId, msg: &ServerMsg) {
+        if let Some(outbox) = self.outboxes.get(&conn) {
+            outbox.deliver(codec::encode(msg));
+        }
+    }
+
+    fn deliver(&mut self, stored: bool) {
+        let broker = self.rooms.inner.broker.clone();
+        for o in std::mem::take(&mut self.out) {
+            match o {
+                Output::To(conn, msg) => self.send_to(conn, &msg),
+                Output::All(msg) => broker.publish(&self.name, &codec::encode(&msg)),
+                Output::Posted { msg, .. } if stored => {
+                    let frame: Frame = codec::encode(&ServerMsg::Chat(ChatMessage::clone(&msg)));
+                    broker.publish(&self.name, &frame);
+                }
+                Output::Posted { conn, msg } => {
+                    let err = ServerMsg::Error {
+                        code: ErrorCode::Unavailable,
+                        message: "the message could not be stored; please retry".into(),
+                        room: Some(self.name.to_string()),
+                        client_id: msg.client_id.clone(),
+                    };
+                    self.send_to(conn, &err);
+                }
+                Output::Subscribe(conn) => {
+                    if let Some(outbox) = self.outboxes.get(&conn) {
+                        broker.subscribe(&self.name, conn, outbox.clone());
+                    }
+                }
+                Output::Unsubscribe(conn) => {
+                    broker.unsubscribe(&self.name, conn);
+                    self.outboxes.remove(&conn);
+                }
+            }
+        }
+    }
+}

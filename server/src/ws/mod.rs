@@ -1,0 +1,79 @@
+//! WebSocket endpoints: the upgrade handlers for `/ws` (room protocol) and `/echo`.
+//!
+//! `codec` decodes and encodes room messages, `frames` validates frames, `session` runs a room
+//! connection, `echo` the echo endpoint; `origin` and `ratelimit` are their policies.
+
+pub(crate) mod codec;
+mod echo;
+mod frames;
+mod origin;
+mod ratelimit;
+pub(crate) mod session;
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use session::Shared;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+fn check_origin(req: &HttpRequest, shared: &Shared) -> Result<(), HttpResponse> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or("invalid"));
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if origin::allowed(origin, host, &shared.config.allowed_origins) {
+        Ok(())
+    } else {
+        tracing::warn!(
+            origin = origin.unwrap_or_default(),
+            "websocket from a disallowed origin"
+        );
+        Err(HttpResponse::Forbidden().body("origin not allowed\n"))
+    }
+}
+
+/// `GET /ws`
+pub(crate) async fn rooms(
+    req: HttpRequest,
+    body: web::Payload,
+    shared: web::Data<Shared>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if let Err(forbidden) = check_origin(&req, &shared) {
+        return Ok(forbidden);
+    }
+    if shared.shutdown.is_cancelled() {
+        return Ok(HttpResponse::ServiceUnavailable().body("shutting down\n"));
+    }
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let shared = Shared::clone(&shared);
+    let task = shared
+        .sessions
+        .track_future(session::run(shared.clone(), session, stream, id));
+    actix_web::rt::spawn(task);
+    Ok(response)
+}
+
+/// `GET /echo` (only routed when the server runs with `--echo`).
+pub(crate) async fn echo(
+    req: HttpRequest,
+    body: web::Payload,
+    shared: web::Data<Shared>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if let Err(forbidden) = check_origin(&req, &shared) {
+        return Ok(forbidden);
+    }
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let task = echo::run(
+        session,
+        stream,
+        shared.config.echo_max_message,
+        shared.shutdown.clone(),
+    );
+    actix_web::rt::spawn(shared.sessions.track_future(task));
+    Ok(response)
+}

@@ -1,0 +1,195 @@
+//! Golden tests: pin the JSON of every wire variant, both directions.
+
+use serde::{de::DeserializeOwned, Serialize};
+use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, Member, ServerMsg};
+
+/// `value` serialises to exactly `json`, and `json` parses back to `value`.
+fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(json: &str, value: T) {
+    assert_eq!(serde_json::to_string(&value).unwrap(), json);
+    assert_eq!(serde_json::from_str::<T>(json).unwrap(), value);
+}
+
+fn ada() -> Member {
+    Member {
+        id: "u1".into(),
+        name: "Ada".into(),
+    }
+}
+
+fn msg() -> ChatMessage {
+    ChatMessage {
+        room: "lobby".into(),
+        seq: 7,
+        sender: ada(),
+        text: "hi".into(),
+        ts: 1700000000000,
+        client_id: Some("c1".into()),
+    }
+}
+
+#[test]
+fn client_messages() {
+    check(
+        r#"{"type":"hello","protocol_version":1,"user_id":"u1"}"#,
+        ClientMsg::Hello {
+            protocol_version: 1,
+            user_id: Some("u1".into()),
+        },
+    );
+    check(
+        r#"{"type":"hello","protocol_version":1}"#,
+        ClientMsg::Hello {
+            protocol_version: 1,
+            user_id: None,
+        },
+    );
+    check(
+        r#"{"type":"join","room":"lobby","name":"Ada"}"#,
+        ClientMsg::Join {
+            room: "lobby".into(),
+            name: "Ada".into(),
+            since: None,
+        },
+    );
+    check(
+        r#"{"type":"join","room":"lobby","name":"Ada","since":41}"#,
+        ClientMsg::Join {
+            room: "lobby".into(),
+            name: "Ada".into(),
+            since: Some(41),
+        },
+    );
+    check(
+        r#"{"type":"chat","room":"lobby","text":"hi","client_id":"c1"}"#,
+        ClientMsg::Chat {
+            room: "lobby".into(),
+            text: "hi".into(),
+            client_id: Some("c1".into()),
+        },
+    );
+    check(
+        r#"{"type":"chat","room":"lobby","text":"hi"}"#,
+        ClientMsg::Chat {
+            room: "lobby".into(),
+            text: "hi".into(),
+            client_id: None,
+        },
+    );
+    check(
+        r#"{"type":"leave","room":"lobby"}"#,
+        ClientMsg::Leave {
+            room: "lobby".into(),
+        },
+    );
+    check(
+        r#"{"type":"ping","nonce":3}"#,
+        ClientMsg::Ping { nonce: Some(3) },
+    );
+    check(r#"{"type":"ping"}"#, ClientMsg::Ping { nonce: None });
+}
+
+#[test]
+fn server_messages() {
+    check(
+        r#"{"type":"welcome","protocol_version":1,"user_id":"u1","heartbeat_ms":5000}"#,
+        ServerMsg::Welcome {
+            protocol_version: 1,
+            user_id: "u1".into(),
+            heartbeat_ms: 5000,
+        },
+    );
+    check(
+        r#"{"type":"hello","protocol_version":1,"user_id":"u1"}"#,
+        ServerMsg::Hello {
+            protocol_version: 1,
+            user_id: "u1".into(),
+        },
+    );
+    check(
+        r#"{"type":"joined","room":"lobby","members":[{"id":"u1","name":"Ada"}],"history":[{"room":"lobby","seq":7,"sender":{"id":"u1","name":"Ada"},"text":"hi","ts":1700000000000,"client_id":"c1"}],"last_seq":7}"#,
+        ServerMsg::Joined {
+            room: "lobby".into(),
+            members: vec![ada()],
+            history: vec![msg()],
+            last_seq: 7,
+            gap: false,
+        },
+    );
+    check(
+        r#"{"type":"joined","room":"lobby","members":[],"history":[],"last_seq":9,"gap":true}"#,
+        ServerMsg::Joined {
+            room: "lobby".into(),
+            members: vec![],
+            history: vec![],
+            last_seq: 9,
+            gap: true,
+        },
+    );
+    check(
+        r#"{"type":"chat","room":"lobby","seq":7,"sender":{"id":"u1","name":"Ada"},"text":"hi","ts":1700000000000,"client_id":"c1"}"#,
+        ServerMsg::Chat(msg()),
+    );
+    check(
+        r#"{"type":"chat","room":"lobby","seq":7,"sender":{"id":"u1","name":"Ada"},"text":"hi","ts":1700000000000,"client_id":null}"#,
+        ServerMsg::Chat(ChatMessage {
+            client_id: None,
+            ..msg()
+        }),
+    );
+    check(
+        r#"{"type":"member_joined","room":"lobby","member":{"id":"u1","name":"Ada"}}"#,
+        ServerMsg::MemberJoined {
+            room: "lobby".into(),
+            member: ada(),
+        },
+    );
+    check(
+        r#"{"type":"member_left","room":"lobby","member":{"id":"u1","name":"Ada"}}"#,
+        ServerMsg::MemberLeft {
+            room: "lobby".into(),
+            member: ada(),
+        },
+    );
+    check(
+        r#"{"type":"left","room":"lobby"}"#,
+        ServerMsg::Left {
+            room: "lobby".into(),
+        },
+    );
+    check(
+        r#"{"type":"pong","nonce":3}"#,
+        ServerMsg::Pong { nonce: Some(3) },
+    );
+    check(
+        r#"{"type":"error","code":"not_joined","message":"join the room first","room":"lobby"}"#,
+        ServerMsg::Error {
+            code: ErrorCode::NotJoined,
+            message: "join the room first".into(),
+            room: Some("lobby".into()),
+            client_id: None,
+        },
+    );
+}
+
+#[test]
+fn error_codes() {
+    use ErrorCode::*;
+    let all = [
+        (BadJson, "bad_json"),
+        (UnknownType, "unknown_type"),
+        (InvalidMessage, "invalid_message"),
+        (InvalidRoom, "invalid_room"),
+        (InvalidName, "invalid_name"),
+        (NameTooLong, "name_too_long"),
+        (InvalidText, "invalid_text"),
+        (TextTooLong, "text_too_long"),
+        (NotJoined, "not_joined"),
+        (RateLimited, "rate_limited"),
+        (ProtocolMismatch, "protocol_mismatch"),
+        (HelloTooLate, "hello_too_late"),
+        (Unavailable, "unavailable"),
+    ];
+    for (code, s) in all {
+        check(&format!("\"{s}\""), code);
+    }
+}
