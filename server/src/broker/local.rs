@@ -5,12 +5,15 @@ use parking_lot::RwLock;
 use std::{collections::HashMap, sync::Arc};
 use tandem_shared::ids::RoomName;
 
+/// A room's subscribers, shared immutably between `publish` calls.
+type Subscribers = Arc<[(ConnId, Outbox)]>;
+
 #[derive(Default)]
 pub struct LocalBroker {
     /// Copy-on-write subscriber lists: `publish` clones the `Arc` under a brief read lock and
     /// delivers without holding it; (un)subscribe rebuild the list. Joins are rare next to
     /// broadcasts, so this trades O(members) per join for lock-free delivery.
-    rooms: RwLock<HashMap<RoomName, Arc<[(ConnId, Outbox)]>>>,
+    rooms: RwLock<HashMap<RoomName, Subscribers>>,
 }
 
 impl Broker for LocalBroker {

@@ -16,24 +16,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-fn check_origin(req: &HttpRequest, shared: &Shared) -> Result<(), HttpResponse> {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .map(|o| o.to_str().unwrap_or("invalid"));
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    if origin::allowed(origin, host, &shared.config.allowed_origins) {
-        Ok(())
-    } else {
-        tracing::warn!(
-            origin = origin.unwrap_or_default(),
-            "websocket from a disallowed origin"
-        );
-        Err(HttpResponse::Forbidden().body("origin not allowed\n"))
+/// The 403 for a WebSocket handshake from a disallowed `Origin`, if it is one.
+fn forbidden_origin(req: &HttpRequest, shared: &Shared) -> Option<HttpResponse> {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("invalid"))
+    };
+    let origin = header(header::ORIGIN);
+    if origin::allowed(origin, header(header::HOST), &shared.config.allowed_origins) {
+        return None;
     }
+    tracing::warn!(
+        origin = origin.unwrap_or_default(),
+        "websocket from a disallowed origin"
+    );
+    Some(HttpResponse::Forbidden().body("origin not allowed\n"))
 }
 
 /// `GET /ws`
@@ -42,7 +40,7 @@ pub(crate) async fn rooms(
     body: web::Payload,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Err(forbidden) = check_origin(&req, &shared) {
+    if let Some(forbidden) = forbidden_origin(&req, &shared) {
         return Ok(forbidden);
     }
     if shared.shutdown.is_cancelled() {
@@ -64,7 +62,7 @@ pub(crate) async fn echo(
     body: web::Payload,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Err(forbidden) = check_origin(&req, &shared) {
+    if let Some(forbidden) = forbidden_origin(&req, &shared) {
         return Ok(forbidden);
     }
     let (response, session, stream) = actix_ws::handle(&req, body)?;

@@ -108,8 +108,7 @@ async fn server_answers_client_pings() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::on(dir.path()).await;
     let mut c = server.connect().await;
-    c.send_raw(Message::Ping(b"are you there".to_vec().into()))
-        .await;
+    c.send_raw(Message::Ping(b"are you there".to_vec())).await;
     let pong = loop {
         match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut c.ws))
             .await
