@@ -70,7 +70,11 @@ fn cargo() -> Command {
 }
 
 fn build_client() -> Result {
-    sh(Command::new(tools::trunk()).args(["build", "--release"]))
+    // Trunk builds with `cargo --offline` (Trunk.toml): fetch the client's crates first.
+    sh(cargo().args(["fetch", "--locked"]))?;
+    sh(Command::new(tools::trunk())
+        .args(["build", "--release"])
+        .env("TRUNK_SKIP_VERSION_CHECK", "true"))
 }
 
 fn run(extra: &[String]) -> Result {

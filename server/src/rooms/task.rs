@@ -51,7 +51,8 @@ impl RoomTask {
             out: Vec::new(),
             done: Vec::new(),
         };
-        let mut batch = Vec::with_capacity(BATCH);
+        // Grown per burst and released after it: an idle room holds no batch buffer.
+        let mut batch = Vec::new();
         loop {
             let received = if state.room.is_empty() {
                 let idle = self.rooms.inner.idle;
@@ -72,6 +73,7 @@ impl RoomTask {
                 break; // every sender is gone: shutdown
             }
             state.process(batch.drain(..)).await;
+            batch.shrink_to(0);
         }
         tracing::debug!(room = %self.name, "room stopped");
     }

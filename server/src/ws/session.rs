@@ -84,7 +84,8 @@ pub(crate) async fn run(shared: Shared, mut session: Session, stream: MessageStr
     let mut heartbeat = tokio::time::interval(config.heartbeat());
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
-    let mut batch: Vec<Frame> = Vec::with_capacity(WRITE_BATCH);
+    // Allocated per burst and released after it, so an idle connection holds no batch buffer.
+    let mut batch: Vec<Frame> = Vec::new();
 
     let close = loop {
         tokio::select! {
@@ -98,6 +99,7 @@ pub(crate) async fn run(shared: Shared, mut session: Session, stream: MessageStr
                 if n == 0 || !write(&mut session, &mut batch, &slow).await {
                     break None;
                 }
+                batch.shrink_to(0);
             }
             msg = stream.recv() => {
                 let msg = match msg {
