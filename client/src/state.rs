@@ -268,7 +268,8 @@ fn server(state: &mut State, msg: ServerMsg, out: &mut Vec<ClientMsg>) {
                 state.members.retain(|m| m.id != member.id);
             }
         }
-        ServerMsg::Left { .. } | ServerMsg::Pong { .. } => {}
+        // The typing indicator is not shown yet.
+        ServerMsg::Left { .. } | ServerMsg::Pong { .. } | ServerMsg::Typing { .. } => {}
         ServerMsg::Error {
             code,
             message,

@@ -33,6 +33,11 @@ pub enum ClientMsg {
     Leave {
         room: String,
     },
+    /// The user is typing in a joined room. Ephemeral: relayed to the room, never stored.
+    /// Clients send it at most every couple of seconds while typing.
+    Typing {
+        room: String,
+    },
     /// Application-level keep-alive for clients that cannot send WebSocket pings (browsers).
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +87,11 @@ pub enum ServerMsg {
     /// Reply to `leave`.
     Left {
         room: String,
+    },
+    /// A member is typing (relayed from its `typing`; the sender's own tabs get it too).
+    Typing {
+        room: String,
+        member: Member,
     },
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -82,6 +82,12 @@ fn client_messages() {
         },
     );
     check(
+        r#"{"type":"typing","room":"lobby"}"#,
+        ClientMsg::Typing {
+            room: "lobby".into(),
+        },
+    );
+    check(
         r#"{"type":"ping","nonce":3}"#,
         ClientMsg::Ping { nonce: Some(3) },
     );
@@ -154,6 +160,13 @@ fn server_messages() {
         r#"{"type":"left","room":"lobby"}"#,
         ServerMsg::Left {
             room: "lobby".into(),
+        },
+    );
+    check(
+        r#"{"type":"typing","room":"lobby","member":{"id":"u1","name":"Ada"}}"#,
+        ServerMsg::Typing {
+            room: "lobby".into(),
+            member: ada(),
         },
     );
     check(

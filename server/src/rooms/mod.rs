@@ -32,6 +32,9 @@ pub(crate) enum Command {
         text: String,
         client_id: Option<String>,
     },
+    Typing {
+        conn: ConnId,
+    },
     /// Leave on request (`done` fires once the connection is out) or because it closed.
     Leave {
         conn: ConnId,
@@ -123,6 +126,10 @@ impl Rooms {
             },
         )
         .await
+    }
+
+    pub(crate) async fn typing(&self, room: &RoomName, conn: ConnId) -> Result<(), Unavailable> {
+        self.send(room, Command::Typing { conn }).await
     }
 
     pub(crate) async fn leave(&self, room: &RoomName, conn: ConnId) -> Result<(), Unavailable> {

@@ -239,6 +239,26 @@ impl Room {
         }
     }
 
+    /// Relay that a member is typing; ignored from a connection that has not joined.
+    pub(crate) fn typing(&mut self, conn: ConnId, out: &mut Vec<Output>) {
+        let Some(user) = self.conns.get(&conn) else {
+            return;
+        };
+        let name = self
+            .members
+            .get(user)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let member = Member {
+            id: user.clone(),
+            name,
+        };
+        out.push(Output::All(ServerMsg::Typing {
+            room: self.room(),
+            member,
+        }));
+    }
+
     /// Undo messages that could not be persisted (they are the newest, in order).
     pub(crate) fn rollback(&mut self, failed: &[Arc<ChatMessage>]) {
         for msg in failed.iter().rev() {

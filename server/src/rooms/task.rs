@@ -122,6 +122,7 @@ impl State {
                 } => {
                     self.room.chat(conn, text, client_id, now, &mut self.out);
                 }
+                Command::Typing { conn } => self.room.typing(conn, &mut self.out),
                 Command::Leave { conn, done } => {
                     self.room.disconnect(conn, &mut self.out);
                     self.done.extend(done);

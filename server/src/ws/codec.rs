@@ -12,7 +12,7 @@ pub struct DecodeError {
 }
 
 /// The `type`s a client may send, for telling "unknown type" from "bad fields".
-const CLIENT_TYPES: &[&str] = &["hello", "join", "chat", "leave", "ping"];
+const CLIENT_TYPES: &[&str] = &["hello", "join", "chat", "leave", "typing", "ping"];
 
 pub fn decode(text: &str) -> Result<ClientMsg, DecodeError> {
     match serde_json::from_str::<ClientMsg>(text) {

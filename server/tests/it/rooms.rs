@@ -268,3 +268,36 @@ async fn join_with_since_replays_only_what_was_missed() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn typing_is_relayed_to_the_room_and_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::on(dir.path()).await;
+    let (mut a, mut b) = (server.connect().await, server.connect().await);
+    a.join("lobby", "Ada").await;
+    b.join("lobby", "Bob").await;
+    a.recv_until(|m| matches!(m, ServerMsg::MemberJoined { .. }))
+        .await;
+    a.send_json(json!({"type":"typing","room":"lobby"})).await;
+    match b.recv().await {
+        ServerMsg::Typing { room, member } => {
+            assert_eq!((room.as_str(), member.name.as_str()), ("lobby", "Ada"))
+        }
+        other => panic!("{other:?}"),
+    }
+    a.send_json(json!({"type":"typing","room":"elsewhere"}))
+        .await;
+    assert_eq!(
+        error_code(&a.recv_until(|m| error_code(m).is_some()).await),
+        Some(tandem_shared::ErrorCode::NotJoined)
+    );
+    let mut c = server.connect().await;
+    let ServerMsg::Joined {
+        history, last_seq, ..
+    } = c.join("lobby", "Cy").await
+    else {
+        unreachable!()
+    };
+    assert!(history.is_empty() && last_seq == 0, "typing is not history");
+    server.stop().await.unwrap();
+}
