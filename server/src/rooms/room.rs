@@ -84,6 +84,18 @@ impl Room {
             .collect()
     }
 
+    /// A present user as the wire shows it.
+    fn member(&self, user: &str) -> Member {
+        Member {
+            id: user.to_owned(),
+            name: self
+                .members
+                .get(user)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     fn error(&self, conn: ConnId, code: ErrorCode, message: &str) -> Output {
         Output::To(
             conn,
@@ -200,19 +212,12 @@ impl Room {
                 return;
             }
         }
-        let name = self
-            .members
-            .get(user)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
+        let sender = self.member(user);
         self.last_seq += 1;
         let msg = Arc::new(ChatMessage {
             room: self.room(),
             seq: self.last_seq,
-            sender: Member {
-                id: user.clone(),
-                name,
-            },
+            sender,
             text,
             ts: now_ms,
             client_id,
@@ -244,15 +249,7 @@ impl Room {
         let Some(user) = self.conns.get(&conn) else {
             return;
         };
-        let name = self
-            .members
-            .get(user)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        let member = Member {
-            id: user.clone(),
-            name,
-        };
+        let member = self.member(user);
         out.push(Output::All(ServerMsg::Typing {
             room: self.room(),
             member,

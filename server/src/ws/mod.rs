@@ -34,26 +34,38 @@ fn forbidden_origin(req: &HttpRequest, shared: &Shared) -> Option<HttpResponse> 
     Some(HttpResponse::Forbidden().body("origin not allowed\n"))
 }
 
+/// Check the origin, upgrade, and run `serve` on the connection as a tracked task.
+fn upgrade<F>(
+    req: &HttpRequest,
+    body: web::Payload,
+    shared: &Shared,
+    serve: impl FnOnce(actix_ws::Session, actix_ws::MessageStream) -> F,
+) -> Result<HttpResponse, actix_web::Error>
+where
+    F: std::future::Future<Output = ()> + 'static,
+{
+    if let Some(forbidden) = forbidden_origin(req, shared) {
+        return Ok(forbidden);
+    }
+    if shared.shutdown.is_cancelled() {
+        return Ok(HttpResponse::ServiceUnavailable().body("shutting down\n"));
+    }
+    let (response, session, stream) = actix_ws::handle(req, body)?;
+    actix_web::rt::spawn(shared.sessions.track_future(serve(session, stream)));
+    Ok(response)
+}
+
 /// `GET /ws`
 pub(crate) async fn rooms(
     req: HttpRequest,
     body: web::Payload,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Some(forbidden) = forbidden_origin(&req, &shared) {
-        return Ok(forbidden);
-    }
-    if shared.shutdown.is_cancelled() {
-        return Ok(HttpResponse::ServiceUnavailable().body("shutting down\n"));
-    }
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-    let shared = Shared::clone(&shared);
-    let task = shared
-        .sessions
-        .track_future(session::run(shared.clone(), session, stream, id));
-    actix_web::rt::spawn(task);
-    Ok(response)
+    let for_session = Shared::clone(&shared);
+    upgrade(&req, body, &shared, move |session, stream| {
+        session::run(for_session, session, stream, id)
+    })
 }
 
 /// `GET /echo` (only routed when the server runs with `--echo`).
@@ -62,16 +74,8 @@ pub(crate) async fn echo(
     body: web::Payload,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if let Some(forbidden) = forbidden_origin(&req, &shared) {
-        return Ok(forbidden);
-    }
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let task = echo::run(
-        session,
-        stream,
-        shared.config.echo_max_message,
-        shared.shutdown.clone(),
-    );
-    actix_web::rt::spawn(shared.sessions.track_future(task));
-    Ok(response)
+    let (max, shutdown) = (shared.config.echo_max_message, shared.shutdown.clone());
+    upgrade(&req, body, &shared, move |session, stream| {
+        echo::run(session, stream, max, shutdown)
+    })
 }
