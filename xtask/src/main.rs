@@ -4,6 +4,7 @@
 //! `wasm-bindgen-cli` matching `Cargo.lock`, trunk, Python tools), so both README commands
 //! work on a fresh Debian machine with only rustup and cargo.
 
+mod browser;
 mod tools;
 
 use std::{
@@ -18,6 +19,8 @@ type Result<T = ()> = std::result::Result<T, String>;
 const USAGE: &str = "usage: cargo xtask <command>
   run        build the client, start the server on its defaults, print the URL
   test       install what is missing, then run every check and test (what CI runs)
+  browser    only the client's browser tests (wasm-bindgen-test, headless Chromium)
+  e2e        only the multi-browser end-to-end tests (builds the client first)
   bench      measure fan-out throughput and memory per idle connection
   autobahn   run the Autobahn|TestSuite cases (kosoku) against /echo
   tools      only install what is missing";
@@ -29,6 +32,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
+        Some("browser") => tools::ensure_all(true).and_then(|()| browser::client_tests()),
+        Some("e2e") => tools::ensure_all(true).and_then(|()| e2e()),
         Some("bench") => bench(&args[1..]),
         Some("autobahn") => tools::ensure_all(false).and_then(|()| autobahn()),
         Some("tools") => tools::ensure_all(false),
@@ -104,6 +109,8 @@ fn test() -> Result {
         "tandem-client",
         "--target",
         "wasm32-unknown-unknown",
+        // With the browser tests (they are empty on the host).
+        "--all-targets",
         "--",
         "-D",
         "warnings",
@@ -116,7 +123,10 @@ fn test() -> Result {
         "wasm32-unknown-unknown",
     ]))?;
     build_client()?;
-    sh(cargo().args(["test", "--workspace"]))?;
+    sh(cargo().args(["test", "--workspace", "--exclude", "tandem-e2e"]))?;
+    browser::client_tests()?;
+    // The e2e suite drives the client trunk built above (dist/).
+    e2e_tests()?;
     autobahn()?;
     println!(
         "\nxtask test: every check passed in {:.0?}",
@@ -125,18 +135,40 @@ fn test() -> Result {
     Ok(())
 }
 
+fn e2e() -> Result {
+    build_client()?;
+    e2e_tests()
+}
+
+/// The multi-browser suite (`e2e/`): needs `dist/` built and chromedriver installed.
+fn e2e_tests() -> Result {
+    sh(cargo()
+        .args(["test", "-p", "tandem-e2e"])
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER))
+}
+
 /// A release server started for a check, stopped (SIGTERM, then waited for) on drop.
 pub(crate) struct Server {
     child: Child,
     pub(crate) addr: String,
 }
 
+pub(crate) fn build_server() -> Result {
+    sh(cargo().args(["build", "--release", "-p", "tandem-server"]))
+}
+
 impl Server {
+    /// Build the release server and start it on a free port.
     pub(crate) fn start(args: &[&str]) -> Result<Server> {
-        sh(cargo().args(["build", "--release", "-p", "tandem-server"]))?;
+        build_server()?;
+        Server::spawn("127.0.0.1:0", args)
+    }
+
+    /// Start the already built release server on `listen` (`HOST:PORT`).
+    pub(crate) fn spawn<S: AsRef<std::ffi::OsStr>>(listen: &str, args: &[S]) -> Result<Server> {
         let bin = Path::new("target/release/tandem-server");
         let mut child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(args)
             .env(
                 "RUST_LOG",
@@ -204,8 +236,8 @@ fn autobahn() -> Result {
     let url = format!("ws://{}/echo", server.addr);
     // kosoku exits non-zero when any case is not OK, the unimplemented compression cases
     // included: the reports are judged below instead.
-    let _ = sh(Command::new(tools::python())
-        .args(["-m", "kosoku", "-m", "fuzzingclient", "-p", "2", "-o"])
+    let _ = sh(Command::new(tools::kosoku())
+        .args(["-m", "fuzzingclient", "-p", "2", "-o"])
         .arg(out)
         .arg(&url));
     server.stop()?;

@@ -13,7 +13,7 @@ fn output(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn cargo_bin(name: &str) -> PathBuf {
+pub(crate) fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
@@ -100,11 +100,31 @@ pub(crate) fn ensure_all(for_tests: bool) -> Result {
     }
     if for_tests {
         ensure_python_tools()?;
+        ensure_browser()?;
+    }
+    Ok(())
+}
+
+/// Debian's chromedriver: what the browser tests (wasm-bindgen-test) and the e2e suite drive.
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Headless Chromium and its WebDriver server, from Debian's packages.
+fn ensure_browser() -> Result {
+    apt_install(&["chromium", "chromium-driver"])?;
+    if !Path::new(CHROMEDRIVER).exists() {
+        return Err(format!(
+            "{CHROMEDRIVER} is missing although chromium-driver is installed"
+        ));
     }
     Ok(())
 }
 
 const VENV: &str = "target/pyenv";
+
+/// kosoku's console script (the package has no `__main__`).
+pub(crate) fn kosoku() -> PathBuf {
+    Path::new(VENV).join("bin/kosoku")
+}
 
 pub(crate) fn python() -> PathBuf {
     Path::new(VENV).join("bin/python")

@@ -1,0 +1,305 @@
+//! One headless Chromium session, driven only through the page's stable `data-testid`
+//! attributes:
+//!
+//! - home: `name-input`, `room-input`, `join-button`;
+//! - room: `composer` (a textarea; Enter sends), `send-button`, `message` (one per chat
+//!   message, its text inside, `data-seq` once confirmed), `presence-member`, `room-tab`
+//!   (`data-room`, `data-active`);
+//! - everywhere: `connection-status` with `data-state` = `connecting|live|reconnecting|offline`.
+
+use crate::{driver::Chromedriver, wait};
+use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Chromium's flags: headless, and nothing in the background that could reach the network.
+const CHROME_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--window-size=1100,800",
+];
+
+pub struct Browser {
+    /// Who this is in the scenario (and in screenshot names).
+    pub who: String,
+    client: Client,
+    /// The browser's own profile (`--user-data-dir`), so its localStorage is its own.
+    _profile: tempfile::TempDir,
+}
+
+/// How a message is sent.
+#[derive(Debug, Clone, Copy)]
+pub enum Via {
+    Enter,
+    Button,
+}
+
+/// What the page shows, read in one script call.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Snapshot {
+    /// `data-state` of `connection-status`.
+    pub status: Option<String>,
+    /// The composer is there: the page is in a room.
+    pub in_room: bool,
+    /// The join form is there.
+    pub join_form: bool,
+    pub messages: Vec<Message>,
+    /// Text of each `presence-member`.
+    pub members: Vec<String>,
+    pub tabs: Vec<Tab>,
+    /// Set when the page could not be read (e.g. while it loads).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Message {
+    pub text: String,
+    pub seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Tab {
+    pub room: Option<String>,
+    pub active: Option<String>,
+}
+
+const SNAPSHOT_JS: &str = r#"
+const q = (id) => Array.from(document.querySelectorAll(`[data-testid="${id}"]`));
+const status = q("connection-status")[0];
+return {
+  status: status ? status.getAttribute("data-state") : null,
+  in_room: q("composer").length > 0,
+  join_form: q("join-button").length > 0,
+  messages: q("message").map((e) => {
+    const seq = e.getAttribute("data-seq");
+    return { text: e.textContent, seq: seq === null || seq === "" ? null : Number(seq) };
+  }),
+  members: q("presence-member").map((e) => e.textContent),
+  tabs: q("room-tab").map((e) => ({
+    room: e.getAttribute("data-room"),
+    active: e.getAttribute("data-active"),
+  })),
+};
+"#;
+
+impl Snapshot {
+    pub fn is_live(&self) -> bool {
+        self.status.as_deref() == Some("live")
+    }
+
+    /// The tokens of `universe` found in the messages, in page order, one entry per message
+    /// element that contains one (so a duplicate shows up twice).
+    pub fn tokens(&self, universe: &[String]) -> Vec<String> {
+        self.messages
+            .iter()
+            .filter_map(|m| universe.iter().find(|t| m.text.contains(t.as_str())))
+            .cloned()
+            .collect()
+    }
+
+    /// The message holding `token` is there and confirmed (has its `seq`).
+    pub fn confirmed(&self, token: &str) -> bool {
+        self.messages
+            .iter()
+            .any(|m| m.text.contains(token) && m.seq.is_some())
+    }
+
+    /// The messages holding tokens of `universe`, as (token, seq) in page order.
+    pub fn sequenced(&self, universe: &[String]) -> Vec<(String, Option<u64>)> {
+        self.messages
+            .iter()
+            .filter_map(|m| {
+                universe
+                    .iter()
+                    .find(|t| m.text.contains(t.as_str()))
+                    .map(|t| (t.clone(), m.seq))
+            })
+            .collect()
+    }
+
+    /// Exactly the given tokens, each once, in this order, every one confirmed.
+    pub fn shows_exactly(&self, expected: &[String]) -> bool {
+        let seen = self.sequenced(expected);
+        seen.len() == expected.len()
+            && seen
+                .iter()
+                .zip(expected)
+                .all(|((t, seq), e)| t == e && seq.is_some())
+    }
+
+    /// How many `presence-member` entries name `name`.
+    pub fn members_named(&self, name: &str) -> usize {
+        self.members.iter().filter(|m| m.contains(name)).count()
+    }
+
+    /// Presence lists exactly these names, each once.
+    pub fn presence_is(&self, names: &[&str]) -> bool {
+        self.members.len() == names.len() && names.iter().all(|n| self.members_named(n) == 1)
+    }
+
+    /// If the page has room tabs, the active one is `room`.
+    pub fn active_tab_is(&self, room: &str) -> bool {
+        self.tabs.is_empty()
+            || self
+                .tabs
+                .iter()
+                .any(|t| t.room.as_deref() == Some(room) && t.active.as_deref() == Some("true"))
+    }
+}
+
+impl Browser {
+    /// A new Chromium session with a profile of its own.
+    pub async fn open(driver: &Chromedriver, who: &str) -> Browser {
+        let profile = tempfile::Builder::new()
+            .prefix(&format!("tandem-e2e-{who}-"))
+            .tempdir()
+            .expect("profile directory");
+        let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut options = serde_json::json!({ "args": args });
+        if Path::new("/usr/bin/chromium").is_file() {
+            options["binary"] = "/usr/bin/chromium".into();
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "chrome".into());
+        caps.insert("goog:chromeOptions".into(), options);
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url())
+            .await
+            .unwrap_or_else(|e| panic!("{who}: new WebDriver session: {e}"));
+        Browser {
+            who: who.to_owned(),
+            client,
+            _profile: profile,
+        }
+    }
+
+    /// End the session (chromedriver closes the browser).
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
+    /// Read the page. Never fails: an unreadable page yields a snapshot with `error` set.
+    pub async fn snapshot(&self) -> Snapshot {
+        match self.client.execute(SNAPSHOT_JS, vec![]).await {
+            Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| Snapshot {
+                error: Some(format!("unexpected snapshot: {e}")),
+                ..Snapshot::default()
+            }),
+            Err(e) => Snapshot {
+                error: Some(e.to_string()),
+                ..Snapshot::default()
+            },
+        }
+    }
+
+    /// Poll the page until `done` holds (see [`wait::TIMEOUT`]).
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let what = format!("{}: {what}", self.who);
+        wait::until(&what, wait::TIMEOUT, || self.snapshot(), done).await
+    }
+
+    async fn testid(&self, id: &str) -> Element {
+        self.client
+            .find(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("{}: find {id}: {e}", self.who))
+    }
+
+    /// Open `{base}/r/{room}` and be in the room as `name`: through the join form if the page
+    /// asks for it, directly if it remembers a name. Returns once the page is live in the room
+    /// and lists `name` as present.
+    pub async fn join_room(&self, base: &str, room: &str, name: &str) -> Snapshot {
+        let url = format!("{base}/r/{room}");
+        self.client
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{}: open {url}: {e}", self.who));
+        let page = self
+            .wait_for("the room or the join form", |s| s.in_room || s.join_form)
+            .await;
+        if !page.in_room {
+            self.fill("name-input", name).await;
+            self.fill("room-input", room).await;
+            self.click("join-button").await;
+        }
+        self.wait_for(&format!("live in {room} as {name}"), |s| {
+            s.in_room && s.is_live() && s.active_tab_is(room) && s.members_named(name) == 1
+        })
+        .await
+    }
+
+    /// Make the input `id` hold `value` (typing as a person would).
+    async fn fill(&self, id: &str, value: &str) {
+        let input = self.testid(id).await;
+        let current = input.prop("value").await.ok().flatten().unwrap_or_default();
+        if current != value {
+            if !current.is_empty() {
+                let _ = input.clear().await;
+            }
+            input
+                .send_keys(value)
+                .await
+                .unwrap_or_else(|e| panic!("{}: type into {id}: {e}", self.who));
+        }
+    }
+
+    async fn click(&self, id: &str) {
+        self.testid(id)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{}: click {id}: {e}", self.who));
+    }
+
+    /// Type `text` into the composer and send it; returns once the page shows it (pending or
+    /// confirmed).
+    pub async fn send(&self, text: &str, how: Via) {
+        let composer = self.testid("composer").await;
+        composer
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("{}: type into composer: {e}", self.who));
+        match how {
+            Via::Enter => composer
+                .send_keys(&Key::Enter)
+                .await
+                .unwrap_or_else(|e| panic!("{}: press Enter: {e}", self.who)),
+            Via::Button => self.click("send-button").await,
+        }
+        self.wait_for(&format!("{text:?} shown after sending"), |s| {
+            s.messages.iter().any(|m| m.text.contains(text))
+        })
+        .await;
+    }
+
+    /// Close the tab, as a person leaving would. (Navigating away is not the same: Chromium
+    /// may keep the page, and its open socket, in the back/forward cache.)
+    pub async fn close_tab(&self) {
+        self.client
+            .close_window()
+            .await
+            .unwrap_or_else(|e| panic!("{}: close the tab: {e}", self.who));
+    }
+
+    /// Save a PNG screenshot as `{dir}/{name}-{who}.png`; returns its path.
+    pub async fn screenshot(&self, dir: &Path, name: &str) -> Result<PathBuf, String> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| format!("{}: screenshot: {e}", self.who))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join(format!("{name}-{}.png", self.who));
+        std::fs::write(&path, png).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+}

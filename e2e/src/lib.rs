@@ -1,0 +1,31 @@
+//! Harness for Tandem's multi-user end-to-end tests (`e2e/tests/`): the real server started
+//! in-process through [`tandem_server::run`], real headless Chromium sessions driven over
+//! WebDriver (chromedriver + fantoccini), and a TCP proxy that can cut one browser's network.
+//!
+//! The tests drive the page only through its `data-testid` attributes (see [`browser`]), so
+//! they hold while the page's markup changes. They need the built client: run
+//! `trunk build --release` (or `cargo xtask test`, which does) first.
+//!
+//! Module map: [`server`] (start, stop and restart on the same port), [`driver`] (the
+//! chromedriver process), [`browser`] (one browser session: actions, page snapshots,
+//! screenshots), [`proxy`] (cut and restore), [`wait`] (polling with deadlines).
+
+pub mod browser;
+pub mod driver;
+pub mod proxy;
+pub mod server;
+pub mod wait;
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives in `e2e/`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // unwrap: the manifest directory always has a parent (the workspace root).
+    manifest.parent().unwrap().to_owned()
+}
+
+/// Where screenshots go: `target/artifacts/e2e/` under the workspace.
+pub fn artifacts_dir() -> PathBuf {
+    workspace_root().join("target/artifacts/e2e")
+}
