@@ -73,6 +73,21 @@ pub struct Config {
     #[arg(long, env = "TANDEM_ROOM_IDLE_MS", default_value_t = 30_000)]
     pub room_idle_ms: u64,
 
+    /// Largest shared document (a room's `/yjs` document), in bytes of its encoded state. An
+    /// update that would grow it beyond this is refused and its connection closed (4413).
+    #[arg(long, env = "TANDEM_DOC_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub doc_max_bytes: usize,
+
+    /// Largest single `/yjs` message (a document update or an awareness update), in bytes;
+    /// a bigger one closes the connection with 1009.
+    #[arg(long, env = "TANDEM_DOC_MAX_UPDATE", default_value_t = 1024 * 1024)]
+    pub doc_max_update: usize,
+
+    /// A document's update log is folded into its snapshot once it holds this many updates
+    /// (or as many bytes as `--doc-max-update`, whichever comes first).
+    #[arg(long, env = "TANDEM_DOC_COMPACT_UPDATES", default_value_t = 500)]
+    pub doc_compact_updates: usize,
+
     /// HTTP worker threads (0: one per CPU core).
     #[arg(long, env = "TANDEM_WORKERS", default_value_t = 0)]
     pub workers: usize,
@@ -113,6 +128,15 @@ impl Config {
         Duration::from_millis(self.room_idle_ms)
     }
 
+    pub(crate) fn doc_limits(&self) -> crate::docs::Limits {
+        crate::docs::Limits {
+            max_doc: self.doc_max_bytes,
+            max_update: self.doc_max_update,
+            compact_updates: self.doc_compact_updates,
+            compact_bytes: self.doc_max_update,
+        }
+    }
+
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_millis(self.shutdown_timeout_ms)
     }
@@ -131,6 +155,15 @@ impl Config {
         }
         if self.max_frame < 1024 {
             return bad("--max-frame must be at least 1024 bytes");
+        }
+        if self.doc_max_update < 1024 {
+            return bad("--doc-max-update must be at least 1024 bytes");
+        }
+        if self.doc_max_bytes < self.doc_max_update {
+            return bad("--doc-max-bytes must be at least --doc-max-update");
+        }
+        if self.doc_compact_updates == 0 {
+            return bad("--doc-compact-updates must be positive");
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! HTTP routes: health, the WebSocket endpoints, and the built client (with `/r/<room>`
+//! HTTP routes: health, the WebSocket endpoints (`/ws`, `/yjs/<room>`, `/echo`), and the built client (with `/r/<room>`
 //! links served the single-page app).
 
 use crate::ws::{self, session::Shared};
@@ -11,7 +11,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, shared: Shared) {
     let echo = shared.config.echo;
     cfg.app_data(web::Data::new(shared))
         .route("/healthz", web::get().to(healthz))
-        .route("/ws", web::get().to(ws::rooms));
+        .route("/ws", web::get().to(ws::rooms))
+        .route("/yjs/{room}", web::get().to(ws::yjs));
     if echo {
         cfg.route("/echo", web::get().to(ws::echo));
     }

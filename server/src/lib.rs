@@ -1,12 +1,14 @@
-//! Tandem's server: real-time rooms over WebSocket (`/ws`), a conformance echo (`/echo`), and
-//! the built client, all from one actix-web server.
+//! Tandem's server: real-time rooms over WebSocket (`/ws`), each room's shared Yjs document
+//! (`/yjs/<room>`, the y-websocket protocol), a conformance echo (`/echo`), and the built
+//! client, all from one actix-web server.
 //!
 //! [`run`] is the one entry point, used by `main` and by the tests. Module map: `config`,
 //! `http` (routes), `ws` (sessions and codec), `rooms` (room tasks and their pure core),
-//! `broker` (fan-out), `store` (history).
+//! `docs` (document tasks and their core), `broker` (fan-out), `store` (history, documents).
 
 pub mod broker;
 mod config;
+pub mod docs;
 mod error;
 mod http;
 pub mod rooms;
@@ -17,6 +19,7 @@ pub use config::Config;
 pub use error::Error;
 
 use broker::LocalBroker;
+use docs::Docs;
 use rooms::Rooms;
 use std::sync::Arc;
 use store::{MemoryStore, SqliteStore, Store};
@@ -24,7 +27,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use ws::session::Shared;
 
 /// Serve on `listener` until `shutdown` is cancelled, then close every WebSocket with 1001,
-/// let the rooms finish what they have queued, and return.
+/// let the rooms and documents finish what they have queued, and return.
 pub async fn run(
     listener: std::net::TcpListener,
     config: Config,
@@ -36,6 +39,7 @@ pub async fn run(
     } else {
         Arc::new(SqliteStore::open(&config.data_dir)?)
     };
+    let docs = Docs::new(store.clone(), config.room_idle(), config.doc_limits());
     let rooms = Rooms::new(store, Arc::new(LocalBroker::default()), config.room_idle());
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -44,6 +48,7 @@ pub async fn run(
     let timeout = config.shutdown_timeout();
     let shared = Shared {
         rooms: rooms.clone(),
+        docs: docs.clone(),
         config: Arc::new(config),
         shutdown: shutdown.clone(),
         sessions: TaskTracker::new(),
@@ -83,8 +88,12 @@ pub async fn run(
     let stop = handle.stop(true);
     let (res, ()) = tokio::join!(server, stop);
     res?;
-    if !rooms.close(timeout).await {
+    let (rooms_done, docs_done) = tokio::join!(rooms.close(timeout), docs.close(timeout));
+    if !rooms_done {
         tracing::warn!("rooms did not finish in time");
+    }
+    if !docs_done {
+        tracing::warn!("documents did not finish in time");
     }
     tracing::info!("stopped");
     Ok(())

@@ -19,21 +19,32 @@ pub type Frame = ByteString;
 /// Identifies one WebSocket connection for the lifetime of the process.
 pub type ConnId = u64;
 
-/// The sending half of a connection's outbox.
+/// The sending half of a connection's outbox of `F` (JSON text [`Frame`]s for the room
+/// protocol; the document endpoint queues its binary messages, `crate::docs::DocFrame`).
 ///
 /// Overflow policy: the queue is bounded ([`crate::Config::outbox_capacity`] frames). When it is
 /// full the connection is a slow consumer: it is marked (`slow` is cancelled) and its session
 /// closes it with 1013 "slow consumer"; the frame is dropped. The client reconnects and catches
-/// up from its last `seq` (`join` with `since`). So a reader that stalls costs at most the
-/// queue, and never stalls the room.
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    tx: mpsc::Sender<Frame>,
+/// up from its last `seq` (`join` with `since`; a Yjs client resyncs with sync step 1). So a
+/// reader that stalls costs at most the queue, and never stalls the room or the document.
+#[derive(Debug)]
+pub struct Outbox<F = Frame> {
+    tx: mpsc::Sender<F>,
     slow: CancellationToken,
 }
 
-impl Outbox {
-    pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Frame>, CancellationToken) {
+// Not derived: that would require `F: Clone`, and the queue is shareable whatever it carries.
+impl<F> Clone for Outbox<F> {
+    fn clone(&self) -> Self {
+        Outbox {
+            tx: self.tx.clone(),
+            slow: self.slow.clone(),
+        }
+    }
+}
+
+impl<F> Outbox<F> {
+    pub fn new(capacity: usize) -> (Outbox<F>, mpsc::Receiver<F>, CancellationToken) {
         let (tx, rx) = mpsc::channel(capacity);
         let slow = CancellationToken::new();
         (
@@ -47,7 +58,7 @@ impl Outbox {
     }
 
     /// Queue `frame` without waiting; on overflow, mark the connection slow (see type docs).
-    pub fn deliver(&self, frame: Frame) {
+    pub fn deliver(&self, frame: F) {
         match self.tx.try_send(frame) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {

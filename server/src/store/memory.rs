@@ -1,6 +1,6 @@
 //! An in-memory [`Store`]: for tests and benchmarks; forgets everything on exit.
 
-use super::{RoomSnapshot, Store, StoreError};
+use super::{RoomSnapshot, Store, StoreError, StoredDoc};
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
 use tandem_shared::{ids::RoomName, ChatMessage};
@@ -9,6 +9,8 @@ use tandem_shared::{ids::RoomName, ChatMessage};
 pub struct MemoryStore {
     /// A plain lock: calls are short and never held across an await.
     rooms: Mutex<HashMap<String, Vec<Arc<ChatMessage>>>>,
+    /// Documents by room, kept as they would be on disk. Same kind of lock, same reason.
+    docs: Mutex<HashMap<RoomName, StoredDoc>>,
 }
 
 impl Store for MemoryStore {
@@ -29,6 +31,37 @@ impl Store for MemoryStore {
         for m in msgs {
             rooms.entry(m.room.clone()).or_default().push(m.clone());
         }
+        Ok(())
+    }
+
+    fn load_doc(&self, room: &RoomName) -> Result<StoredDoc, StoreError> {
+        Ok(self.docs.lock().get(room).cloned().unwrap_or_default())
+    }
+
+    fn append_doc_updates(
+        &self,
+        room: &RoomName,
+        first_id: u64,
+        updates: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let mut docs = self.docs.lock();
+        let doc = docs.entry(room.clone()).or_default();
+        if first_id <= doc.last_id() {
+            return Err(StoreError::Corrupt(format!(
+                "document update id {first_id} is taken"
+            )));
+        }
+        doc.updates
+            .extend((first_id..).zip(updates.iter().cloned()));
+        Ok(())
+    }
+
+    fn compact_doc(&self, room: &RoomName, snapshot: &[u8], upto: u64) -> Result<(), StoreError> {
+        let mut docs = self.docs.lock();
+        let doc = docs.entry(room.clone()).or_default();
+        doc.snapshot = snapshot.to_vec();
+        doc.upto = upto;
+        doc.updates.retain(|(id, _)| *id > upto);
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
-//! WebSocket endpoints: the upgrade handlers for `/ws` (room protocol) and `/echo`.
+//! WebSocket endpoints: the upgrade handlers for `/ws` (room protocol), `/yjs/<room>` (the
+//! room's shared document, y-websocket protocol) and `/echo`.
 //!
 //! `codec` decodes and encodes room messages, `frames` validates frames, `session` runs a room
-//! connection, `echo` the echo endpoint; `origin` and `ratelimit` are their policies.
+//! connection, `yjs` a document connection, `echo` the echo endpoint; `origin` and
+//! `ratelimit` are their policies.
 
 pub(crate) mod codec;
 mod echo;
@@ -9,10 +11,12 @@ mod frames;
 mod origin;
 mod ratelimit;
 pub(crate) mod session;
+mod yjs;
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use session::Shared;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tandem_shared::ids::RoomName;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
@@ -65,6 +69,24 @@ pub(crate) async fn rooms(
     let for_session = Shared::clone(&shared);
     upgrade(&req, body, &shared, move |session, stream| {
         session::run(for_session, session, stream, id)
+    })
+}
+
+/// `GET /yjs/{room}`: the room's document, for a stock `WebsocketProvider(url + '/yjs', room, doc)`.
+pub(crate) async fn yjs(
+    req: HttpRequest,
+    body: web::Payload,
+    room: web::Path<String>,
+    shared: web::Data<Shared>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let room = match RoomName::new(&room) {
+        Ok(room) => room,
+        Err(e) => return Ok(HttpResponse::BadRequest().body(format!("{}\n", e.message))),
+    };
+    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let for_session = Shared::clone(&shared);
+    upgrade(&req, body, &shared, move |session, stream| {
+        yjs::run(for_session, room, session, stream, id)
     })
 }
 

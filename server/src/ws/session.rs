@@ -9,6 +9,7 @@ use super::codec::{self, DecodeError};
 use super::frames::{self, Assembler, Incoming};
 use super::ratelimit::{RateLimit, Verdict};
 use crate::broker::{ConnId, Frame, Outbox};
+use crate::docs::Docs;
 use crate::rooms::Rooms;
 use crate::Config;
 use actix_ws::{CloseCode, CloseReason, MessageStream, Session};
@@ -25,6 +26,7 @@ const WRITE_BATCH: usize = 64;
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) rooms: Rooms,
+    pub(crate) docs: Docs,
     pub(crate) config: Arc<Config>,
     pub(crate) shutdown: CancellationToken,
     /// Every session task, so shutdown can wait for them to say goodbye.

@@ -2,6 +2,8 @@
 //! clients (tokio-tungstenite), a real SQLite file in a temporary directory.
 
 mod bad_input;
+mod docs;
+mod interop;
 mod lifecycle;
 mod rooms;
 mod util;

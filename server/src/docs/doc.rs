@@ -1,0 +1,433 @@
+//! [`SharedDoc`]: one room's Yjs document and awareness in memory, and the y-protocols
+//! replies to what its connections send. Never awaits and knows no socket or SQL: the task
+//! stores what [`SharedDoc::take_unstored`] hands it before delivering any [`Output`].
+//!
+//! Applying an update is guarded: yrs may return an error after integrating part of an
+//! update, or panic on input it did not expect. Either way the document is no longer trusted
+//! ([`Rejected::Poisoned`]) and the task reloads it from the store, which holds exactly what
+//! was applied before.
+
+use super::awareness::Presence;
+use super::Close;
+use crate::broker::ConnId;
+use crate::store::StoredDoc;
+use bytes::Bytes;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, Options, ReadTxn, StateVector, Transact, Update};
+
+/// Sizes a document is held to (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Largest encoded document state.
+    pub(crate) max_doc: usize,
+    /// Largest single update.
+    pub(crate) max_update: usize,
+    /// Updates in the log that trigger compaction.
+    pub(crate) compact_updates: usize,
+    /// Bytes in the log that trigger compaction.
+    pub(crate) compact_bytes: usize,
+}
+
+/// What the task must do, in order, once the batch's updates are stored.
+#[derive(Debug)]
+pub(super) enum Output {
+    To(ConnId, Bytes),
+    /// To every connection of the document except `except`.
+    All {
+        except: Option<ConnId>,
+        frame: Bytes,
+    },
+    Close(ConnId, Close),
+}
+
+/// Why an update was not applied.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Rejected {
+    /// Refused before touching the document (the connection is closed with this).
+    Refused(Close),
+    /// yrs failed or panicked while applying it: reload the document from the store.
+    Poisoned,
+}
+
+/// Counters of the update log since the last snapshot.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Log {
+    /// Id of the last stored update.
+    pub(super) last_id: u64,
+    pub(super) entries: usize,
+    pub(super) bytes: usize,
+}
+
+/// The stored document could not be rebuilt.
+#[derive(Debug, thiserror::Error)]
+#[error("stored document does not apply: {0}")]
+pub(crate) struct LoadError(String);
+
+pub(super) struct SharedDoc {
+    doc: Doc,
+    presence: Presence,
+    limits: Limits,
+    /// The encoded size when last measured, plus every update applied since: an upper bound
+    /// in practice (merging only shrinks), re-measured exactly when it nears the limit.
+    size: usize,
+    /// Updates applied in this batch and not yet stored, as yrs encoded them (only what was
+    /// new to the document).
+    unstored: Vec<Vec<u8>>,
+    pub(super) log: Log,
+}
+
+pub(super) fn encode(msg: &Message) -> Bytes {
+    Bytes::from(msg.encode_v1())
+}
+
+fn new_doc() -> Doc {
+    // Garbage collection on: the server needs the current state, not a history of it.
+    Doc::with_options(Options::default())
+}
+
+fn apply_stored(doc: &Doc, what: &str, bytes: &[u8]) -> Result<(), LoadError> {
+    let applied = catch_unwind(AssertUnwindSafe(|| {
+        let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+        doc.transact_mut()
+            .apply_update(update)
+            .map_err(|e| e.to_string())
+    }));
+    match applied {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(LoadError(format!("{what}: {e}"))),
+        Err(_panic) => Err(LoadError(format!("{what}: yrs panicked"))),
+    }
+}
+
+/// The encoding of an update that changes nothing.
+fn is_noop(update: &[u8]) -> bool {
+    update == [0, 0]
+}
+
+impl SharedDoc {
+    /// Rebuild the document from what the store holds.
+    pub(super) fn load(stored: &StoredDoc, limits: Limits) -> Result<SharedDoc, LoadError> {
+        let doc = new_doc();
+        if !stored.snapshot.is_empty() {
+            apply_stored(&doc, "snapshot", &stored.snapshot)?;
+        }
+        let mut bytes = 0;
+        for (id, update) in &stored.updates {
+            apply_stored(&doc, &format!("update {id}"), update)?;
+            bytes += update.len();
+        }
+        let mut shared = SharedDoc {
+            doc,
+            presence: Presence::default(),
+            limits,
+            size: 0,
+            unstored: Vec::new(),
+            log: Log {
+                last_id: stored.last_id(),
+                entries: stored.updates.len(),
+                bytes,
+            },
+        };
+        shared.size = shared.measure();
+        Ok(shared)
+    }
+
+    /// Swap in a freshly loaded document, keeping the connections' awareness.
+    pub(super) fn replace_doc(&mut self, fresh: SharedDoc) {
+        self.doc = fresh.doc;
+        self.size = fresh.size;
+        self.log = fresh.log;
+        self.unstored.clear();
+    }
+
+    /// The exact encoded size of the whole document.
+    fn measure(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    /// The whole document as one update.
+    pub(super) fn snapshot(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// The text of the root `Y.Text` named [`super::TEXT`] (for tests and logs).
+    #[cfg(test)]
+    pub(super) fn text(&self) -> String {
+        use yrs::GetString;
+        let text = self.doc.get_or_insert_text(super::TEXT);
+        let txn = self.doc.transact();
+        text.get_string(&txn)
+    }
+
+    /// A connection arrived: send it sync step 1 and the current awareness, as y-websocket's
+    /// server does; the client answers with step 2 and asks with its own step 1.
+    pub(super) fn connect(&self, conn: ConnId, out: &mut Vec<Output>) {
+        let sv = self.doc.transact().state_vector();
+        out.push(Output::To(
+            conn,
+            encode(&Message::Sync(SyncMessage::SyncStep1(sv))),
+        ));
+        if let Some(states) = self.presence.snapshot() {
+            out.push(Output::To(conn, encode(&Message::Awareness(states))));
+        }
+    }
+
+    /// Sync step 1 from a client: answer with step 2, what it lacks.
+    pub(super) fn sync_step1(&self, conn: ConnId, sv: &StateVector, out: &mut Vec<Output>) {
+        let diff = self.doc.transact().encode_state_as_update_v1(sv);
+        out.push(Output::To(
+            conn,
+            encode(&Message::Sync(SyncMessage::SyncStep2(diff))),
+        ));
+    }
+
+    /// Apply an update (sync step 2 or update) of `len` bytes from `conn` and relay what was
+    /// new in it to the others.
+    pub(super) fn update(
+        &mut self,
+        conn: ConnId,
+        update: Update,
+        len: usize,
+        out: &mut Vec<Output>,
+    ) -> Result<(), Rejected> {
+        if len > self.limits.max_update {
+            return Err(Rejected::Refused(Close::UpdateTooLarge));
+        }
+        if self.size.saturating_add(len) > self.limits.max_doc {
+            self.size = self.measure();
+            if self.size + len > self.limits.max_doc {
+                return Err(Rejected::Refused(Close::DocTooLarge));
+            }
+        }
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = self.doc.transact_mut();
+            txn.apply_update(update)?;
+            let new = txn.encode_update_v1();
+            txn.commit();
+            Ok::<_, yrs::error::UpdateError>(new)
+        }));
+        let new = match applied {
+            Ok(Ok(new)) => new,
+            Ok(Err(err)) => {
+                tracing::warn!(conn, %err, "update failed to apply");
+                return Err(Rejected::Poisoned);
+            }
+            Err(_panic) => {
+                tracing::warn!(conn, "update made yrs panic");
+                return Err(Rejected::Poisoned);
+            }
+        };
+        if is_noop(&new) {
+            return Ok(()); // nothing the document did not already have
+        }
+        self.size += new.len();
+        out.push(Output::All {
+            except: Some(conn),
+            frame: encode(&Message::Sync(SyncMessage::Update(new.clone()))),
+        });
+        self.unstored.push(new);
+        Ok(())
+    }
+
+    /// An awareness update from `conn`: keep and relay what it may change.
+    pub(super) fn awareness(
+        &mut self,
+        conn: ConnId,
+        update: AwarenessUpdate,
+        out: &mut Vec<Output>,
+    ) {
+        let applied = self.presence.apply(conn, update);
+        if !applied.refused.is_empty() {
+            tracing::info!(conn, ids = ?applied.refused, "refused awareness for client ids this connection does not own");
+        }
+        if !applied.changes.clients.is_empty() {
+            out.push(Output::All {
+                except: Some(conn),
+                frame: encode(&Message::Awareness(applied.changes)),
+            });
+        }
+    }
+
+    /// Query awareness: send every current state.
+    pub(super) fn query_awareness(&self, conn: ConnId, out: &mut Vec<Output>) {
+        if let Some(states) = self.presence.snapshot() {
+            out.push(Output::To(conn, encode(&Message::Awareness(states))));
+        }
+    }
+
+    /// `conn` left: its awareness entries go, and the others are told.
+    pub(super) fn disconnect(&mut self, conn: ConnId, out: &mut Vec<Output>) {
+        if let Some(removed) = self.presence.disconnect(conn) {
+            out.push(Output::All {
+                except: Some(conn),
+                frame: encode(&Message::Awareness(removed)),
+            });
+        }
+    }
+
+    /// The updates applied since the last call, to store before delivering anything.
+    pub(super) fn take_unstored(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.unstored)
+    }
+
+    /// `updates` were stored with ids `log.last_id + 1 ..`.
+    pub(super) fn stored(&mut self, updates: &[Vec<u8>]) {
+        self.log.last_id += updates.len() as u64;
+        self.log.entries += updates.len();
+        self.log.bytes += updates.iter().map(Vec::len).sum::<usize>();
+    }
+
+    pub(super) fn needs_compaction(&self) -> bool {
+        self.log.entries >= self.limits.compact_updates
+            || self.log.bytes >= self.limits.compact_bytes
+    }
+
+    /// The log up to `log.last_id` was folded into a snapshot of `size` bytes.
+    pub(super) fn compacted(&mut self, size: usize) {
+        self.log.entries = 0;
+        self.log.bytes = 0;
+        self.size = size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{GetString, Text};
+
+    const LIMITS: Limits = Limits {
+        max_doc: 4096,
+        max_update: 1024,
+        compact_updates: 3,
+        compact_bytes: 1 << 20,
+    };
+
+    fn edit(client: u64, f: impl FnOnce(&Doc, &yrs::TextRef)) -> Vec<u8> {
+        let doc = Doc::with_client_id(client);
+        let text = doc.get_or_insert_text(super::super::TEXT);
+        f(&doc, &text);
+        let update = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        update
+    }
+
+    fn insert(client: u64, s: &str) -> Vec<u8> {
+        edit(client, |doc, text| {
+            text.insert(&mut doc.transact_mut(), 0, s)
+        })
+    }
+
+    fn apply(
+        d: &mut SharedDoc,
+        conn: ConnId,
+        bytes: &[u8],
+        out: &mut Vec<Output>,
+    ) -> Result<(), Rejected> {
+        let update = Update::decode_v1(bytes).unwrap();
+        d.update(conn, update, bytes.len(), out)
+    }
+
+    #[test]
+    fn applies_relays_to_others_and_stores_only_what_is_new() {
+        let mut d = SharedDoc::load(&StoredDoc::default(), LIMITS).unwrap();
+        let mut out = Vec::new();
+        let u = insert(7, "hello");
+        apply(&mut d, 1, &u, &mut out).unwrap();
+        assert_eq!(d.text(), "hello");
+        assert!(matches!(
+            &out[..],
+            [Output::All {
+                except: Some(1),
+                ..
+            }]
+        ));
+        // The same update again changes nothing: nothing to store or relay.
+        apply(&mut d, 2, &u, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        let unstored = d.take_unstored();
+        assert_eq!(unstored.len(), 1);
+        d.stored(&unstored);
+        assert_eq!((d.log.last_id, d.log.entries), (1, 1));
+
+        // Reloading snapshot + log gives the same text.
+        let stored = StoredDoc {
+            snapshot: Vec::new(),
+            upto: 0,
+            updates: vec![(1, unstored[0].clone())],
+        };
+        assert_eq!(SharedDoc::load(&stored, LIMITS).unwrap().text(), "hello");
+    }
+
+    #[test]
+    fn a_sync_step_1_is_answered_with_what_the_client_lacks() {
+        let mut d = SharedDoc::load(&StoredDoc::default(), LIMITS).unwrap();
+        let mut out = Vec::new();
+        apply(&mut d, 1, &insert(7, "abc"), &mut out).unwrap();
+        out.clear();
+        d.sync_step1(2, &StateVector::default(), &mut out);
+        let [Output::To(2, frame)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        let Ok(Message::Sync(SyncMessage::SyncStep2(diff))) = Message::decode_v1(frame) else {
+            panic!("not step 2")
+        };
+        let client = Doc::new();
+        client
+            .transact_mut()
+            .apply_update(Update::decode_v1(&diff).unwrap())
+            .unwrap();
+        let text = client.get_or_insert_text(super::super::TEXT);
+        assert_eq!(text.get_string(&client.transact()), "abc");
+    }
+
+    #[test]
+    fn limits_refuse_before_touching_the_document() {
+        let mut d = SharedDoc::load(&StoredDoc::default(), LIMITS).unwrap();
+        let mut out = Vec::new();
+        let big = insert(7, &"x".repeat(2000));
+        assert_eq!(
+            apply(&mut d, 1, &big, &mut out),
+            Err(Rejected::Refused(Close::UpdateTooLarge))
+        );
+        for (i, client) in (10..20).enumerate() {
+            let r = apply(&mut d, 1, &insert(client, &"y".repeat(900)), &mut out);
+            if r.is_err() {
+                assert_eq!(r, Err(Rejected::Refused(Close::DocTooLarge)));
+                assert!(i >= 3, "4 KiB hold at least 4 such updates");
+                assert!(d.measure() <= LIMITS.max_doc);
+                return;
+            }
+        }
+        panic!("the document limit never applied");
+    }
+
+    #[test]
+    fn compaction_is_due_after_enough_updates() {
+        let mut d = SharedDoc::load(&StoredDoc::default(), LIMITS).unwrap();
+        let mut out = Vec::new();
+        for c in 1..=3 {
+            apply(&mut d, 1, &insert(c, "z"), &mut out).unwrap();
+        }
+        let u = d.take_unstored();
+        d.stored(&u);
+        assert!(d.needs_compaction());
+        let snap = d.snapshot();
+        d.compacted(snap.len());
+        assert!(!d.needs_compaction());
+        let stored = StoredDoc {
+            snapshot: snap,
+            upto: 3,
+            updates: Vec::new(),
+        };
+        let reloaded = SharedDoc::load(&stored, LIMITS).unwrap();
+        assert_eq!(reloaded.text(), "zzz");
+        assert_eq!(reloaded.log.last_id, 3);
+    }
+}

@@ -1,0 +1,251 @@
+//! Shared documents: every room has a Yjs document (its text is the `Y.Text` named
+//! [`TEXT`]), edited through `GET /yjs/<room>` with the y-websocket protocol.
+//!
+//! Like rooms: each live document is one task (`task.rs`) that owns a [`doc::SharedDoc`] (the
+//! `yrs::Doc` and the connections' awareness) and is reached through [`Docs`], a cloneable
+//! handle with a bounded queue per document. A document loads from the store (snapshot plus
+//! update log) on first use and unloads when no connection has used it for a while. An update
+//! is relayed only after it is stored.
+
+mod awareness;
+mod doc;
+mod task;
+
+pub(crate) use doc::Limits;
+
+use crate::broker::{ConnId, Outbox};
+use crate::store::Store;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::{collections::HashMap, sync::Arc, time::Duration};
+use tandem_shared::ids::RoomName;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+use yrs::sync::awareness::AwarenessUpdate;
+use yrs::{StateVector, Update};
+
+/// The name of the room text in every document: `doc.getText('content')` in Yjs.
+pub const TEXT: &str = "content";
+
+/// Commands queued per document before senders wait (backpressure onto the sessions).
+const DOC_QUEUE: usize = 1024;
+
+/// Why the server closes a `/yjs` connection. y-websocket has no error message, so the close
+/// code and reason are all a client learns; the server logs the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Close {
+    /// A message that is not valid y-protocols, or an update yrs cannot apply.
+    Malformed,
+    /// An update bigger than `--doc-max-update`.
+    UpdateTooLarge,
+    /// The document would grow beyond `--doc-max-bytes`.
+    DocTooLarge,
+    /// The document could not be loaded or stored.
+    Unavailable,
+}
+
+impl Close {
+    pub(crate) fn code(self) -> u16 {
+        match self {
+            Close::Malformed => 4400,
+            Close::UpdateTooLarge => 1009,
+            Close::DocTooLarge => 4413,
+            Close::Unavailable => 1011,
+        }
+    }
+
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Close::Malformed => "malformed message",
+            Close::UpdateTooLarge => "update too large",
+            Close::DocTooLarge => "document size limit reached",
+            Close::Unavailable => "document unavailable; reconnect later",
+        }
+    }
+}
+
+/// What a document task queues for one connection: a y-protocols message (encoded once and
+/// shared by every recipient), or the order to close.
+#[derive(Debug, Clone)]
+pub(crate) enum DocFrame {
+    Message(Bytes),
+    Close(Close),
+}
+
+/// A decoded message from a client, as the session hands it on.
+#[derive(Debug)]
+pub(crate) enum ClientMsg {
+    SyncStep1(StateVector),
+    /// Sync step 2 or an update, with its size in bytes.
+    Update(Update, usize),
+    Awareness(AwarenessUpdate),
+    QueryAwareness,
+}
+
+#[derive(Debug)]
+enum Command {
+    Connect {
+        conn: ConnId,
+        outbox: Outbox<DocFrame>,
+        done: oneshot::Sender<()>,
+    },
+    Msg {
+        conn: ConnId,
+        msg: ClientMsg,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+}
+
+/// The document could not take the request: it failed to load, or the server is stopping.
+#[derive(Debug, thiserror::Error)]
+#[error("document unavailable")]
+pub struct Unavailable;
+
+#[derive(Clone)]
+struct DocHandle {
+    id: u64,
+    tx: mpsc::Sender<Command>,
+}
+
+/// Cloneable handle to every live document on this node.
+#[derive(Clone)]
+pub struct Docs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Live documents. A plain lock: held only to look up or insert, never across an await.
+    map: Mutex<Registry>,
+    store: Arc<dyn Store>,
+    tracker: TaskTracker,
+    idle: Duration,
+    limits: Limits,
+}
+
+#[derive(Default)]
+struct Registry {
+    docs: HashMap<RoomName, DocHandle>,
+    next_id: u64,
+    closed: bool,
+}
+
+impl Docs {
+    pub(crate) fn new(store: Arc<dyn Store>, idle: Duration, limits: Limits) -> Docs {
+        Docs {
+            inner: Arc::new(Inner {
+                map: Mutex::new(Registry::default()),
+                store,
+                tracker: TaskTracker::new(),
+                idle,
+                limits,
+            }),
+        }
+    }
+
+    /// Attach a connection; once this returns, its outbox has sync step 1 queued.
+    pub(crate) async fn connect(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        outbox: Outbox<DocFrame>,
+    ) -> Result<(), Unavailable> {
+        let (done, rx) = oneshot::channel();
+        self.send(room, Command::Connect { conn, outbox, done })
+            .await?;
+        rx.await.map_err(|_| Unavailable)
+    }
+
+    pub(crate) async fn message(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        msg: ClientMsg,
+    ) -> Result<(), Unavailable> {
+        self.send(room, Command::Msg { conn, msg }).await
+    }
+
+    /// The connection closed: detach it without waiting for an answer.
+    pub(crate) async fn disconnect(&self, room: &RoomName, conn: ConnId) {
+        // A document that is gone has nothing to clean up.
+        let _ = self.send(room, Command::Disconnect { conn }).await;
+    }
+
+    /// Queue `cmd` for `room`'s document, loading it if needed; if its task has just
+    /// unloaded, retry with a fresh one.
+    async fn send(&self, room: &RoomName, mut cmd: Command) -> Result<(), Unavailable> {
+        loop {
+            let handle = self.handle(room).ok_or(Unavailable)?;
+            match handle.tx.send(cmd).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(back)) => {
+                    self.forget(room, handle.id);
+                    cmd = back;
+                }
+            }
+        }
+    }
+
+    fn handle(&self, room: &RoomName) -> Option<DocHandle> {
+        let mut reg = self.inner.map.lock();
+        if let Some(h) = reg.docs.get(room) {
+            return Some(h.clone());
+        }
+        if reg.closed {
+            return None;
+        }
+        reg.next_id += 1;
+        let (tx, rx) = mpsc::channel(DOC_QUEUE);
+        let handle = DocHandle {
+            id: reg.next_id,
+            tx,
+        };
+        reg.docs.insert(room.clone(), handle.clone());
+        let task = task::DocTask {
+            room: room.clone(),
+            id: handle.id,
+            docs: self.clone(),
+            rx,
+        };
+        self.inner.tracker.spawn(task.run());
+        Some(handle)
+    }
+
+    /// Remove `room` from the registry if it is still the instance `id`.
+    fn forget(&self, room: &RoomName, id: u64) {
+        let mut reg = self.inner.map.lock();
+        if reg.docs.get(room).is_some_and(|h| h.id == id) {
+            reg.docs.remove(room);
+        }
+    }
+
+    /// Unload `room` if it is still instance `id` and nothing is queued for it. Returns
+    /// whether it was unloaded; the caller then closes its queue and forwards leftovers.
+    fn unload_if_idle(&self, room: &RoomName, id: u64, rx: &mpsc::Receiver<Command>) -> bool {
+        let mut reg = self.inner.map.lock();
+        if rx.is_empty() && reg.docs.get(room).is_some_and(|h| h.id == id) {
+            reg.docs.remove(room);
+            return true;
+        }
+        false
+    }
+
+    pub fn live_docs(&self) -> usize {
+        self.inner.map.lock().docs.len()
+    }
+
+    /// Stop loading documents and let every document task finish its queue, store what it
+    /// holds and exit; returns when they have (or `timeout` passed, returning false).
+    pub async fn close(&self, timeout: Duration) -> bool {
+        {
+            let mut reg = self.inner.map.lock();
+            reg.closed = true;
+            reg.docs.clear();
+        }
+        self.inner.tracker.close();
+        tokio::time::timeout(timeout, self.inner.tracker.wait())
+            .await
+            .is_ok()
+    }
+}

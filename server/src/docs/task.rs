@@ -1,0 +1,274 @@
+//! The document task: the one owner of a room's [`SharedDoc`], draining its queue in batches.
+//!
+//! Each batch runs through the core; the updates it applied are stored in one transaction
+//! (group commit), then every output is delivered in order, each frame encoded once and
+//! shared. Nothing is relayed before it is stored. When the log has grown enough it is folded
+//! into a snapshot. If storing fails the task closes every connection (1011) and exits: the
+//! clients reconnect and resync with a fresh task that loads what was stored.
+
+use super::doc::{Output, Rejected, SharedDoc};
+use super::{ClientMsg, Close, Command, DocFrame, Docs};
+use crate::broker::{ConnId, Outbox};
+use std::collections::{HashMap, HashSet};
+use tandem_shared::ids::RoomName;
+use tokio::sync::{mpsc, oneshot};
+
+/// Commands taken from the queue per batch.
+const BATCH: usize = 256;
+
+pub(super) struct DocTask {
+    pub(super) room: RoomName,
+    pub(super) id: u64,
+    pub(super) docs: Docs,
+    pub(super) rx: mpsc::Receiver<Command>,
+}
+
+struct State {
+    doc: SharedDoc,
+    outboxes: HashMap<ConnId, Outbox<DocFrame>>,
+    /// Connections told to close: what they still send is ignored.
+    closing: HashSet<ConnId>,
+    out: Vec<Output>,
+    done: Vec<oneshot::Sender<()>>,
+}
+
+/// Storing failed: the document in memory is ahead of the store and must go.
+struct StoreFailed;
+
+impl DocTask {
+    pub(super) async fn run(mut self) {
+        let Some(doc) = self.load().await else {
+            // Dropping the queue fails every waiting `connect` with `Unavailable`.
+            self.docs.forget(&self.room, self.id);
+            return;
+        };
+        let mut st = State {
+            doc,
+            outboxes: HashMap::new(),
+            closing: HashSet::new(),
+            out: Vec::new(),
+            done: Vec::new(),
+        };
+        // Grown per burst and released after it: an idle document holds no batch buffer.
+        let mut batch = Vec::new();
+        loop {
+            let received = if st.outboxes.is_empty() {
+                let idle = self.docs.inner.idle;
+                match tokio::time::timeout(idle, self.rx.recv_many(&mut batch, BATCH)).await {
+                    Ok(n) => n,
+                    Err(_elapsed) => {
+                        if self.docs.unload_if_idle(&self.room, self.id, &self.rx) {
+                            self.compact(&mut st, true).await;
+                            self.unload().await;
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                self.rx.recv_many(&mut batch, BATCH).await
+            };
+            if received == 0 {
+                break; // every sender is gone: shutdown
+            }
+            let processed = self.process(&mut st, &mut batch).await;
+            batch.clear();
+            batch.shrink_to(0);
+            if processed.is_err() {
+                self.fail(st);
+                return;
+            }
+        }
+        self.compact(&mut st, true).await;
+        tracing::debug!(room = %self.room, "document stopped");
+    }
+
+    async fn load(&self) -> Option<SharedDoc> {
+        let store = self.docs.inner.store.clone();
+        let room = self.room.clone();
+        let limits = self.docs.inner.limits;
+        let loaded = tokio::task::spawn_blocking(move || store.load_doc(&room)).await;
+        let stored = match loaded {
+            Ok(Ok(stored)) => stored,
+            failure => {
+                tracing::error!(room = %self.room, ?failure, "document failed to load");
+                return None;
+            }
+        };
+        match SharedDoc::load(&stored, limits) {
+            Ok(doc) => {
+                tracing::debug!(room = %self.room, updates = stored.updates.len(), "document loaded");
+                Some(doc)
+            }
+            Err(err) => {
+                tracing::error!(room = %self.room, %err, "document failed to load");
+                None
+            }
+        }
+    }
+
+    async fn process(&self, st: &mut State, batch: &mut Vec<Command>) -> Result<(), StoreFailed> {
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Connect { conn, outbox, done } => {
+                    st.outboxes.insert(conn, outbox);
+                    st.doc.connect(conn, &mut st.out);
+                    st.done.push(done);
+                }
+                Command::Msg { conn, msg } => {
+                    // From a connection this instance does not know (it attached to an
+                    // instance that failed) or has closed: nothing to answer.
+                    if !st.outboxes.contains_key(&conn) || st.closing.contains(&conn) {
+                        continue;
+                    }
+                    self.message(st, conn, msg).await?;
+                }
+                Command::Disconnect { conn } => {
+                    st.outboxes.remove(&conn);
+                    st.closing.remove(&conn);
+                    st.doc.disconnect(conn, &mut st.out);
+                }
+            }
+        }
+        self.flush(st).await
+    }
+
+    async fn message(
+        &self,
+        st: &mut State,
+        conn: ConnId,
+        msg: ClientMsg,
+    ) -> Result<(), StoreFailed> {
+        match msg {
+            ClientMsg::SyncStep1(sv) => st.doc.sync_step1(conn, &sv, &mut st.out),
+            ClientMsg::Update(update, len) => match st.doc.update(conn, update, len, &mut st.out) {
+                Ok(()) => {}
+                Err(Rejected::Refused(close)) => {
+                    tracing::warn!(room = %self.room, conn, len, reason = close.reason(), "update refused");
+                    st.close(conn, close);
+                }
+                Err(Rejected::Poisoned) => {
+                    tracing::warn!(room = %self.room, conn, len, "update rejected; reloading the document");
+                    st.close(conn, Close::Malformed);
+                    // Store what came before it, then start again from the store.
+                    self.flush(st).await?;
+                    let fresh = self.load().await.ok_or(StoreFailed)?;
+                    st.doc.replace_doc(fresh);
+                }
+            },
+            ClientMsg::Awareness(update) => st.doc.awareness(conn, update, &mut st.out),
+            ClientMsg::QueryAwareness => st.doc.query_awareness(conn, &mut st.out),
+        }
+        Ok(())
+    }
+
+    /// Store the updates applied so far, then deliver everything in order.
+    async fn flush(&self, st: &mut State) -> Result<(), StoreFailed> {
+        let updates = st.doc.take_unstored();
+        if !updates.is_empty() {
+            let store = self.docs.inner.store.clone();
+            let room = self.room.clone();
+            let first = st.doc.log.last_id + 1;
+            let stored = tokio::task::spawn_blocking(move || {
+                store
+                    .append_doc_updates(&room, first, &updates)
+                    .map(|()| updates)
+            })
+            .await;
+            match stored {
+                Ok(Ok(updates)) => st.doc.stored(&updates),
+                failure => {
+                    tracing::error!(room = %self.room, ?failure, "storing document updates failed");
+                    return Err(StoreFailed);
+                }
+            }
+        }
+        st.deliver();
+        for done in st.done.drain(..) {
+            let _ = done.send(());
+        }
+        if st.doc.needs_compaction() {
+            self.compact(st, false).await;
+        }
+        Ok(())
+    }
+
+    /// Fold the update log into a snapshot (when due, or whenever the log is not empty with
+    /// `always`). A failure only leaves the log longer: nothing is lost.
+    async fn compact(&self, st: &mut State, always: bool) {
+        if st.doc.log.entries == 0 || !(always || st.doc.needs_compaction()) {
+            return;
+        }
+        let snapshot = st.doc.snapshot();
+        let size = snapshot.len();
+        let upto = st.doc.log.last_id;
+        let entries = st.doc.log.entries;
+        let store = self.docs.inner.store.clone();
+        let room = self.room.clone();
+        let done =
+            tokio::task::spawn_blocking(move || store.compact_doc(&room, &snapshot, upto)).await;
+        match done {
+            Ok(Ok(())) => {
+                tracing::debug!(room = %self.room, upto, entries, size, "document compacted");
+                st.doc.compacted(size);
+            }
+            failure => tracing::warn!(room = %self.room, ?failure, "document compaction failed"),
+        }
+    }
+
+    /// Storing failed: close every connection and leave; the next use loads afresh.
+    fn fail(mut self, mut st: State) {
+        self.docs.forget(&self.room, self.id);
+        st.out.clear();
+        for outbox in st.outboxes.values() {
+            outbox.deliver(DocFrame::Close(Close::Unavailable));
+        }
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            if let Command::Connect { outbox, .. } = cmd {
+                outbox.deliver(DocFrame::Close(Close::Unavailable));
+            }
+        }
+        tracing::warn!(room = %self.room, "document dropped after a storage failure");
+    }
+
+    /// Close the queue and pass on anything that slipped in after the idle check.
+    async fn unload(mut self) {
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            let _ = self.docs.send(&self.room, cmd).await;
+        }
+        tracing::debug!(room = %self.room, "document unloaded");
+    }
+}
+
+impl State {
+    fn close(&mut self, conn: ConnId, why: Close) {
+        self.closing.insert(conn);
+        self.out.push(Output::Close(conn, why));
+    }
+
+    fn deliver(&mut self) {
+        for o in self.out.drain(..) {
+            match o {
+                Output::To(conn, frame) => {
+                    if let Some(outbox) = self.outboxes.get(&conn) {
+                        outbox.deliver(DocFrame::Message(frame));
+                    }
+                }
+                Output::Close(conn, why) => {
+                    if let Some(outbox) = self.outboxes.get(&conn) {
+                        outbox.deliver(DocFrame::Close(why));
+                    }
+                }
+                Output::All { except, frame } => {
+                    for (conn, outbox) in &self.outboxes {
+                        if Some(*conn) != except && !self.closing.contains(conn) {
+                            outbox.deliver(DocFrame::Message(frame.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

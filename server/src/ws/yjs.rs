@@ -1,0 +1,266 @@
+//! The per-connection loop of `GET /yjs/<room>`: the y-websocket protocol for one room's
+//! document, and the only code that touches an `actix_ws::Session` for `/yjs`.
+//!
+//! Every binary message is one y-protocols message (sync step 1, step 2, update, awareness,
+//! query awareness), as y-websocket sends them. It is decoded and checked here (an update is
+//! fully decoded, so a malformed one never reaches the document), then handed to the document
+//! task. One task per connection `select!`s over shutdown, the slow-consumer mark, its outbox
+//! (messages from the document, drained in batches), incoming frames and the heartbeat tick.
+
+use super::frames::{self, Assembler, Incoming};
+use crate::broker::{ConnId, Outbox};
+use crate::docs::{ClientMsg, Close, DocFrame};
+use crate::ws::session::Shared;
+use actix_ws::{CloseCode, CloseReason, MessageStream, Session};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+use tandem_shared::ids::RoomName;
+use tokio_util::sync::CancellationToken;
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::Update;
+
+/// Messages taken from the outbox per write batch.
+const WRITE_BATCH: usize = 64;
+/// Room for the y-protocols envelope around an update of `--doc-max-update` bytes (message
+/// and sync tags, the length varint).
+const ENVELOPE: usize = 16;
+
+fn reason(code: CloseCode, why: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code,
+        description: Some(why.to_owned()),
+    })
+}
+
+fn close_for(why: Close) -> Option<CloseReason> {
+    reason(CloseCode::from(why.code()), why.reason())
+}
+
+/// Decode one y-protocols message. yrs may panic on hostile input (in debug builds, on a
+/// client id beyond 53 bits), so decoding is guarded.
+pub(crate) fn decode(bytes: &[u8], max_update: usize) -> Result<Option<ClientMsg>, Close> {
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        let msg = Message::decode_v1(bytes).map_err(|_| Close::Malformed)?;
+        Ok(Some(match msg {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => ClientMsg::SyncStep1(sv),
+            Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
+                if u.len() > max_update {
+                    return Err(Close::UpdateTooLarge);
+                }
+                let update = Update::decode_v1(&u).map_err(|_| Close::Malformed)?;
+                ClientMsg::Update(update, u.len())
+            }
+            Message::Awareness(update) => ClientMsg::Awareness(update),
+            Message::AwarenessQuery => ClientMsg::QueryAwareness,
+            // No authentication here, and no custom messages: nothing to answer.
+            Message::Auth(_) | Message::Custom(..) => return Ok(None),
+        }))
+    }));
+    decoded.unwrap_or(Err(Close::Malformed))
+}
+
+/// Drive one `/yjs/<room>` connection until it closes.
+pub(crate) async fn run(
+    shared: Shared,
+    room: RoomName,
+    mut session: Session,
+    stream: MessageStream,
+    id: ConnId,
+) {
+    let config = shared.config.clone();
+    let max = config.doc_max_update + ENVELOPE;
+    let mut stream = stream.max_frame_size(max);
+    let mut assembler = Assembler::new(max);
+    let (outbox, mut outbox_rx, slow) = Outbox::<DocFrame>::new(config.outbox_capacity);
+    tracing::debug!(conn = id, %room, "yjs connected");
+    if shared.docs.connect(&room, id, outbox).await.is_err() {
+        let close = close_for(Close::Unavailable);
+        let _ = tokio::time::timeout(config.heartbeat(), session.close(close)).await;
+        return;
+    }
+
+    let mut heartbeat = tokio::time::interval(config.heartbeat());
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_seen = Instant::now();
+    // Allocated per burst and released after it, so an idle connection holds no batch buffer.
+    let mut batch: Vec<DocFrame> = Vec::new();
+
+    let close = loop {
+        tokio::select! {
+            biased;
+            _ = shared.shutdown.cancelled() => break reason(CloseCode::Away, "server shutting down"),
+            _ = slow.cancelled() => {
+                tracing::info!(conn = id, %room, "closing slow consumer");
+                break reason(CloseCode::Again, "slow consumer");
+            }
+            n = outbox_rx.recv_many(&mut batch, WRITE_BATCH) => {
+                if n == 0 {
+                    break None;
+                }
+                match write(&mut session, &mut batch, &slow).await {
+                    Written::All => batch.shrink_to(0),
+                    Written::Gone => break None,
+                    Written::Close(why) => break close_for(why),
+                }
+            }
+            msg = stream.recv() => {
+                let msg = match msg {
+                    None => break None,
+                    Some(Err(err)) => {
+                        tracing::info!(conn = id, %room, %err, "yjs protocol error");
+                        break Some(frames::close_for(&err));
+                    }
+                    Some(Ok(msg)) => msg,
+                };
+                last_seen = Instant::now();
+                let incoming = match assembler.push(msg) {
+                    Ok(Some(incoming)) => incoming,
+                    Ok(None) => continue,
+                    Err(close) => break Some(close),
+                };
+                match incoming {
+                    Incoming::Binary(bytes) => match decode(&bytes, config.doc_max_update) {
+                        Ok(None) => {}
+                        Ok(Some(msg)) => {
+                            if shared.docs.message(&room, id, msg).await.is_err() {
+                                break close_for(Close::Unavailable);
+                            }
+                        }
+                        Err(why) => {
+                            tracing::warn!(conn = id, %room, len = bytes.len(), reason = why.reason(), "refused a yjs message");
+                            break close_for(why);
+                        }
+                    },
+                    Incoming::Text(_) => {
+                        tracing::info!(conn = id, %room, "text frame on /yjs");
+                        break reason(CloseCode::Unsupported, "binary frames only (y-websocket protocol)");
+                    }
+                    Incoming::Ping(bytes) => {
+                        if session.pong(&bytes).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Incoming::Pong => {}
+                    Incoming::Close(reason) => break reason.or(Some(CloseCode::Normal.into())),
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > config.client_timeout() {
+                    tracing::info!(conn = id, %room, "heartbeat timeout");
+                    break reason(CloseCode::Policy, "heartbeat timeout");
+                }
+                if session.ping(b"").await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+
+    shared.docs.disconnect(&room, id).await;
+    if let Some(close) = close {
+        tracing::debug!(conn = id, %room, code = ?close.code, "closing");
+        // Flush what is already queued, unless the peer is the reason the queue is full.
+        if !slow.is_cancelled() {
+            while let Ok(frame) = outbox_rx.try_recv() {
+                batch.push(frame);
+            }
+            let _ =
+                tokio::time::timeout(config.heartbeat(), write(&mut session, &mut batch, &slow))
+                    .await;
+        }
+        // A peer that does not read cannot receive this; do not wait on it for long.
+        let _ = tokio::time::timeout(config.heartbeat(), session.close(Some(close))).await;
+    }
+    tracing::debug!(conn = id, %room, "yjs disconnected");
+}
+
+enum Written {
+    All,
+    /// The socket is gone, or the connection was marked slow while a write was stuck.
+    Gone,
+    /// The document asked to close the connection (after what came before it).
+    Close(Close),
+}
+
+async fn write(
+    session: &mut Session,
+    batch: &mut Vec<DocFrame>,
+    slow: &CancellationToken,
+) -> Written {
+    for frame in batch.drain(..) {
+        let bytes = match frame {
+            DocFrame::Message(bytes) => bytes,
+            DocFrame::Close(why) => return Written::Close(why),
+        };
+        tokio::select! {
+            sent = session.binary(bytes) => if sent.is_err() { return Written::Gone },
+            _ = slow.cancelled() => return Written::Gone,
+        }
+    }
+    Written::All
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::updates::encoder::Encode;
+    use yrs::{Doc, ReadTxn, StateVector, Text, Transact};
+
+    fn update_msg(payload: Vec<u8>) -> Vec<u8> {
+        Message::Sync(SyncMessage::Update(payload)).encode_v1()
+    }
+
+    #[test]
+    fn decodes_the_y_protocols_messages() {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("content");
+        text.insert(&mut doc.transact_mut(), 0, "hi");
+        let u = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        assert!(matches!(
+            decode(&update_msg(u.clone()), 1024),
+            Ok(Some(ClientMsg::Update(_, n))) if n == u.len()
+        ));
+        let step1 = Message::Sync(SyncMessage::SyncStep1(StateVector::default())).encode_v1();
+        assert!(matches!(
+            decode(&step1, 1024),
+            Ok(Some(ClientMsg::SyncStep1(_)))
+        ));
+        assert!(matches!(
+            decode(&[3], 1024),
+            Ok(Some(ClientMsg::QueryAwareness))
+        ));
+        assert_eq!(
+            decode(&update_msg(u), 4).unwrap_err(),
+            Close::UpdateTooLarge
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_refused_without_panicking() {
+        for bad in [
+            vec![],
+            vec![0],
+            vec![0, 9],
+            vec![0, 2, 5, 1, 2],                // truncated payload
+            update_msg(vec![0xff; 12]),         // not an update
+            update_msg(vec![1, 1, 0xff, 0xff]), // truncated update
+        ] {
+            assert!(
+                matches!(decode(&bad, 1024), Err(Close::Malformed)),
+                "{bad:?}"
+            );
+        }
+        // One struct from a client id beyond 53 bits: yrs panics on it in debug builds (a
+        // `debug_assert`), which the guard must turn into a refusal.
+        let panics = update_msg(vec![
+            1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 4, 1, 1, b'c', 1,
+            b'x', 0,
+        ]);
+        if cfg!(debug_assertions) {
+            assert!(matches!(decode(&panics, 1024), Err(Close::Malformed)));
+        }
+    }
+}

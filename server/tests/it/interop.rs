@@ -1,0 +1,131 @@
+//! Interoperability: a stock Yjs client from npm (`yjs` + `y-websocket`, in Node.js) and a
+//! Rust `yrs` client edit one room's document through the server, both ways.
+//!
+//! Needs `node` (18 or newer) and `npm` on the PATH; installs the pinned packages of
+//! `server/tests/yjs-interop` (its `package-lock.json`) the first time.
+
+use crate::util::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use tandem_server::Config;
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yjs-interop")
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {what} ({e}): this test needs Node.js 18+ and npm on the PATH \
+             (Debian: apt-get install nodejs npm)"
+        )
+    })
+}
+
+/// `npm ci` in the interop folder unless its packages are there already.
+fn install_packages(dir: &Path) {
+    let version = run(Command::new("node").arg("--version"), "node");
+    assert!(version.status.success(), "node --version failed");
+    let installed = ["y-websocket", "yjs", "ws"].iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
+    if installed {
+        return;
+    }
+    let out = run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir),
+        "npm",
+    );
+    assert!(
+        out.status.success(),
+        "npm ci failed in {}:\n{}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn is_node(json: &str) -> bool {
+    json.contains(r#""name":"node""#)
+}
+
+#[tokio::test]
+async fn a_stock_yjs_client_and_a_yrs_client_see_each_others_edits() {
+    let dir = interop_dir();
+    let install = dir.clone();
+    tokio::task::spawn_blocking(move || install_packages(&install))
+        .await
+        .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let config = Config {
+        heartbeat_ms: 1_000,
+        client_timeout_ms: 30_000,
+        ..Config::for_tests(data.path())
+    };
+    let server = TestServer::start(config).await;
+    let mut rust = YClient::join(&server, "interop").await;
+    let me = rust.client_id();
+    rust.set_awareness(me, 1, r#"{"user":{"name":"rust"}}"#)
+        .await;
+    rust.push("from-rust;").await;
+    rust.sync().await;
+
+    let (url, script_dir) = (server.url("/yjs"), dir.clone());
+    let node = tokio::task::spawn_blocking(move || {
+        run(
+            Command::new("node")
+                .args(["--test", "interop.test.mjs"])
+                .env("TANDEM_YJS_URL", url)
+                .env("TANDEM_ROOM", "interop")
+                .current_dir(script_dir),
+            "node",
+        )
+    });
+
+    // The Node client's edit and presence reach the Rust client; it answers.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !(rust.text().contains("from-node;")
+        && rust.awareness.values().any(|(_, json)| is_node(json)))
+    {
+        if node.is_finished() {
+            let out = node.await.unwrap();
+            panic!(
+                "the Node client ended early:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no edit from Node in time"
+        );
+        if let Some(Err(closed)) = rust.next_within(Duration::from_millis(100)).await {
+            panic!("the Rust client was closed: {closed:?}");
+        }
+    }
+    rust.push("ack-from-rust;").await;
+    assert_eq!(rust.text(), "from-rust;from-node;ack-from-rust;");
+
+    // The Rust client need not read meanwhile: the heartbeat timeout is long here.
+    let out = tokio::time::timeout(Duration::from_secs(90), node)
+        .await
+        .expect("the node test finishes in time")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Node client failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Node has gone: so has its awareness entry.
+    rust.until(|c| !c.awareness.values().any(|(_, json)| is_node(json)))
+        .await;
+    server.stop().await.unwrap();
+}
