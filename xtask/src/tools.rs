@@ -101,6 +101,7 @@ pub(crate) fn ensure_all(for_tests: bool) -> Result {
     if for_tests {
         ensure_python_tools()?;
         ensure_browser()?;
+        ensure_node()?;
     }
     Ok(())
 }
@@ -115,6 +116,15 @@ fn ensure_browser() -> Result {
         return Err(format!(
             "{CHROMEDRIVER} is missing although chromium-driver is installed"
         ));
+    }
+    Ok(())
+}
+
+/// Node.js and npm, for the stock Yjs interop test (`server/tests/yjs-interop`).
+fn ensure_node() -> Result {
+    let ok = |cmd: &str| output(Command::new(cmd).arg("--version")).is_some();
+    if !(ok("node") && ok("npm")) {
+        apt_install(&["nodejs", "npm"])?;
     }
     Ok(())
 }
