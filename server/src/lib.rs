@@ -11,6 +11,7 @@ mod config;
 pub mod docs;
 mod error;
 mod http;
+mod registry;
 pub mod rooms;
 pub mod store;
 mod ws;

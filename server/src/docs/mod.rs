@@ -14,13 +14,12 @@ mod task;
 pub(crate) use doc::Limits;
 
 use crate::broker::{ConnId, Outbox};
+use crate::registry::{Registry, Slot, TaskFuture};
 use crate::store::Store;
 use bytes::Bytes;
-use parking_lot::Mutex;
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 use tandem_shared::ids::RoomName;
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::task::TaskTracker;
+use tokio::sync::oneshot;
 use yrs::sync::awareness::AwarenessUpdate;
 use yrs::{StateVector, Update};
 
@@ -103,12 +102,6 @@ enum Command {
 #[error("document unavailable")]
 pub struct Unavailable;
 
-#[derive(Clone)]
-struct DocHandle {
-    id: u64,
-    tx: mpsc::Sender<Command>,
-}
-
 /// Cloneable handle to every live document on this node.
 #[derive(Clone)]
 pub struct Docs {
@@ -116,28 +109,19 @@ pub struct Docs {
 }
 
 struct Inner {
-    /// Live documents. A plain lock: held only to look up or insert, never across an await.
-    map: Mutex<Registry>,
+    /// Live documents, one task each.
+    registry: Registry<Command>,
     store: Arc<dyn Store>,
-    tracker: TaskTracker,
     idle: Duration,
     limits: Limits,
-}
-
-#[derive(Default)]
-struct Registry {
-    docs: HashMap<RoomName, DocHandle>,
-    next_id: u64,
-    closed: bool,
 }
 
 impl Docs {
     pub(crate) fn new(store: Arc<dyn Store>, idle: Duration, limits: Limits) -> Docs {
         Docs {
             inner: Arc::new(Inner {
-                map: Mutex::new(Registry::default()),
+                registry: Registry::new(DOC_QUEUE),
                 store,
-                tracker: TaskTracker::new(),
                 idle,
                 limits,
             }),
@@ -172,80 +156,33 @@ impl Docs {
         let _ = self.send(room, Command::Disconnect { conn }).await;
     }
 
-    /// Queue `cmd` for `room`'s document, loading it if needed; if its task has just
-    /// unloaded, retry with a fresh one.
-    async fn send(&self, room: &RoomName, mut cmd: Command) -> Result<(), Unavailable> {
-        loop {
-            let handle = self.handle(room).ok_or(Unavailable)?;
-            match handle.tx.send(cmd).await {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::SendError(back)) => {
-                    self.forget(room, handle.id);
-                    cmd = back;
-                }
-            }
-        }
+    /// Queue `cmd` for `room`'s document, loading it if needed.
+    async fn send(&self, room: &RoomName, cmd: Command) -> Result<(), Unavailable> {
+        let spawn = |slot| self.spawn(slot);
+        self.inner
+            .registry
+            .send(room, cmd, spawn)
+            .await
+            .map_err(|_| Unavailable)
     }
 
-    fn handle(&self, room: &RoomName) -> Option<DocHandle> {
-        let mut reg = self.inner.map.lock();
-        if let Some(h) = reg.docs.get(room) {
-            return Some(h.clone());
-        }
-        if reg.closed {
-            return None;
-        }
-        reg.next_id += 1;
-        let (tx, rx) = mpsc::channel(DOC_QUEUE);
-        let handle = DocHandle {
-            id: reg.next_id,
-            tx,
-        };
-        reg.docs.insert(room.clone(), handle.clone());
+    /// The task for a document the registry found not live. (A plain fn: the task's future
+    /// is checked for `Send` here, outside the async `send` it recurses into.)
+    fn spawn(&self, slot: Slot<Command>) -> TaskFuture {
         let task = task::DocTask {
-            room: room.clone(),
-            id: handle.id,
+            slot,
             docs: self.clone(),
-            rx,
         };
-        self.inner.tracker.spawn(task.run());
-        Some(handle)
-    }
-
-    /// Remove `room` from the registry if it is still the instance `id`.
-    fn forget(&self, room: &RoomName, id: u64) {
-        let mut reg = self.inner.map.lock();
-        if reg.docs.get(room).is_some_and(|h| h.id == id) {
-            reg.docs.remove(room);
-        }
-    }
-
-    /// Unload `room` if it is still instance `id` and nothing is queued for it. Returns
-    /// whether it was unloaded; the caller then closes its queue and forwards leftovers.
-    fn unload_if_idle(&self, room: &RoomName, id: u64, rx: &mpsc::Receiver<Command>) -> bool {
-        let mut reg = self.inner.map.lock();
-        if rx.is_empty() && reg.docs.get(room).is_some_and(|h| h.id == id) {
-            reg.docs.remove(room);
-            return true;
-        }
-        false
+        Box::pin(task.run())
     }
 
     pub fn live_docs(&self) -> usize {
-        self.inner.map.lock().docs.len()
+        self.inner.registry.len()
     }
 
     /// Stop loading documents and let every document task finish its queue, store what it
     /// holds and exit; returns when they have (or `timeout` passed, returning false).
     pub async fn close(&self, timeout: Duration) -> bool {
-        {
-            let mut reg = self.inner.map.lock();
-            reg.closed = true;
-            reg.docs.clear();
-        }
-        self.inner.tracker.close();
-        tokio::time::timeout(timeout, self.inner.tracker.wait())
-            .await
-            .is_ok()
+        self.inner.registry.close(timeout).await
     }
 }

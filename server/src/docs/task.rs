@@ -9,18 +9,16 @@
 use super::doc::{Output, Rejected, SharedDoc};
 use super::{ClientMsg, Close, Command, DocFrame, Docs};
 use crate::broker::{ConnId, Outbox};
+use crate::registry::Slot;
 use std::collections::{HashMap, HashSet};
-use tandem_shared::ids::RoomName;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Commands taken from the queue per batch.
 const BATCH: usize = 256;
 
 pub(super) struct DocTask {
-    pub(super) room: RoomName,
-    pub(super) id: u64,
+    pub(super) slot: Slot<Command>,
     pub(super) docs: Docs,
-    pub(super) rx: mpsc::Receiver<Command>,
 }
 
 struct State {
@@ -39,7 +37,10 @@ impl DocTask {
     pub(super) async fn run(mut self) {
         let Some(doc) = self.load().await else {
             // Dropping the queue fails every waiting `connect` with `Unavailable`.
-            self.docs.forget(&self.room, self.id);
+            self.docs
+                .inner
+                .registry
+                .forget(&self.slot.room, self.slot.id);
             return;
         };
         let mut st = State {
@@ -54,10 +55,14 @@ impl DocTask {
         loop {
             let received = if st.outboxes.is_empty() {
                 let idle = self.docs.inner.idle;
-                match tokio::time::timeout(idle, self.rx.recv_many(&mut batch, BATCH)).await {
+                match tokio::time::timeout(idle, self.slot.rx.recv_many(&mut batch, BATCH)).await {
                     Ok(n) => n,
                     Err(_elapsed) => {
-                        if self.docs.unload_if_idle(&self.room, self.id, &self.rx) {
+                        if self.docs.inner.registry.unload_if_idle(
+                            &self.slot.room,
+                            self.slot.id,
+                            &self.slot.rx,
+                        ) {
                             self.compact(&mut st, true).await;
                             self.unload().await;
                             return;
@@ -66,7 +71,7 @@ impl DocTask {
                     }
                 }
             } else {
-                self.rx.recv_many(&mut batch, BATCH).await
+                self.slot.rx.recv_many(&mut batch, BATCH).await
             };
             if received == 0 {
                 break; // every sender is gone: shutdown
@@ -80,28 +85,28 @@ impl DocTask {
             }
         }
         self.compact(&mut st, true).await;
-        tracing::debug!(room = %self.room, "document stopped");
+        tracing::debug!(room = %self.slot.room, "document stopped");
     }
 
     async fn load(&self) -> Option<SharedDoc> {
         let store = self.docs.inner.store.clone();
-        let room = self.room.clone();
+        let room = self.slot.room.clone();
         let limits = self.docs.inner.limits;
         let loaded = tokio::task::spawn_blocking(move || store.load_doc(&room)).await;
         let stored = match loaded {
             Ok(Ok(stored)) => stored,
             failure => {
-                tracing::error!(room = %self.room, ?failure, "document failed to load");
+                tracing::error!(room = %self.slot.room, ?failure, "document failed to load");
                 return None;
             }
         };
         match SharedDoc::load(&stored, limits) {
             Ok(doc) => {
-                tracing::debug!(room = %self.room, updates = stored.updates.len(), "document loaded");
+                tracing::debug!(room = %self.slot.room, updates = stored.updates.len(), "document loaded");
                 Some(doc)
             }
             Err(err) => {
-                tracing::error!(room = %self.room, %err, "document failed to load");
+                tracing::error!(room = %self.slot.room, %err, "document failed to load");
                 None
             }
         }
@@ -144,11 +149,11 @@ impl DocTask {
             ClientMsg::Update(update, len) => match st.doc.update(conn, update, len, &mut st.out) {
                 Ok(()) => {}
                 Err(Rejected::Refused(close)) => {
-                    tracing::warn!(room = %self.room, conn, len, reason = close.reason(), "update refused");
+                    tracing::warn!(room = %self.slot.room, conn, len, reason = close.reason(), "update refused");
                     st.close(conn, close);
                 }
                 Err(Rejected::Poisoned) => {
-                    tracing::warn!(room = %self.room, conn, len, "update rejected; reloading the document");
+                    tracing::warn!(room = %self.slot.room, conn, len, "update rejected; reloading the document");
                     st.close(conn, Close::Malformed);
                     // Store what came before it, then start again from the store.
                     self.flush(st).await?;
@@ -167,7 +172,7 @@ impl DocTask {
         let updates = st.doc.take_unstored();
         if !updates.is_empty() {
             let store = self.docs.inner.store.clone();
-            let room = self.room.clone();
+            let room = self.slot.room.clone();
             let first = st.doc.log.last_id + 1;
             let stored = tokio::task::spawn_blocking(move || {
                 store
@@ -178,7 +183,7 @@ impl DocTask {
             match stored {
                 Ok(Ok(updates)) => st.doc.stored(&updates),
                 failure => {
-                    tracing::error!(room = %self.room, ?failure, "storing document updates failed");
+                    tracing::error!(room = %self.slot.room, ?failure, "storing document updates failed");
                     return Err(StoreFailed);
                 }
             }
@@ -204,41 +209,46 @@ impl DocTask {
         let upto = st.doc.log.last_id;
         let entries = st.doc.log.entries;
         let store = self.docs.inner.store.clone();
-        let room = self.room.clone();
+        let room = self.slot.room.clone();
         let done =
             tokio::task::spawn_blocking(move || store.compact_doc(&room, &snapshot, upto)).await;
         match done {
             Ok(Ok(())) => {
-                tracing::debug!(room = %self.room, upto, entries, size, "document compacted");
+                tracing::debug!(room = %self.slot.room, upto, entries, size, "document compacted");
                 st.doc.compacted(size);
             }
-            failure => tracing::warn!(room = %self.room, ?failure, "document compaction failed"),
+            failure => {
+                tracing::warn!(room = %self.slot.room, ?failure, "document compaction failed")
+            }
         }
     }
 
     /// Storing failed: close every connection and leave; the next use loads afresh.
     fn fail(mut self, mut st: State) {
-        self.docs.forget(&self.room, self.id);
+        self.docs
+            .inner
+            .registry
+            .forget(&self.slot.room, self.slot.id);
         st.out.clear();
         for outbox in st.outboxes.values() {
             outbox.deliver(DocFrame::Close(Close::Unavailable));
         }
-        self.rx.close();
-        while let Ok(cmd) = self.rx.try_recv() {
+        self.slot.rx.close();
+        while let Ok(cmd) = self.slot.rx.try_recv() {
             if let Command::Connect { outbox, .. } = cmd {
                 outbox.deliver(DocFrame::Close(Close::Unavailable));
             }
         }
-        tracing::warn!(room = %self.room, "document dropped after a storage failure");
+        tracing::warn!(room = %self.slot.room, "document dropped after a storage failure");
     }
 
     /// Close the queue and pass on anything that slipped in after the idle check.
     async fn unload(mut self) {
-        self.rx.close();
-        while let Ok(cmd) = self.rx.try_recv() {
-            let _ = self.docs.send(&self.room, cmd).await;
+        self.slot.rx.close();
+        while let Ok(cmd) = self.slot.rx.try_recv() {
+            let _ = self.docs.send(&self.slot.room, cmd).await;
         }
-        tracing::debug!(room = %self.room, "document unloaded");
+        tracing::debug!(room = %self.slot.room, "document unloaded");
     }
 }
 

@@ -7,12 +7,11 @@ mod room;
 mod task;
 
 use crate::broker::{Broker, ConnId, Outbox};
+use crate::registry::{Registry, Slot, TaskFuture};
 use crate::store::Store;
-use parking_lot::Mutex;
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 use tandem_shared::ids::RoomName;
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::task::TaskTracker;
+use tokio::sync::oneshot;
 
 /// Commands queued per room before senders wait (backpressure onto the sending sessions).
 const ROOM_QUEUE: usize = 1024;
@@ -47,12 +46,6 @@ pub(crate) enum Command {
 #[error("room unavailable")]
 pub struct Unavailable;
 
-#[derive(Clone)]
-struct RoomHandle {
-    id: u64,
-    tx: mpsc::Sender<Command>,
-}
-
 /// Cloneable handle to every room on this node.
 #[derive(Clone)]
 pub struct Rooms {
@@ -60,29 +53,20 @@ pub struct Rooms {
 }
 
 struct Inner {
-    /// Live rooms. A plain lock: held only to look up or insert, never across an await.
-    map: Mutex<Registry>,
+    /// Live rooms, one task each.
+    registry: Registry<Command>,
     store: Arc<dyn Store>,
     broker: Arc<dyn Broker>,
-    tracker: TaskTracker,
     idle: Duration,
-}
-
-#[derive(Default)]
-struct Registry {
-    rooms: HashMap<RoomName, RoomHandle>,
-    next_id: u64,
-    closed: bool,
 }
 
 impl Rooms {
     pub fn new(store: Arc<dyn Store>, broker: Arc<dyn Broker>, idle: Duration) -> Rooms {
         Rooms {
             inner: Arc::new(Inner {
-                map: Mutex::new(Registry::default()),
+                registry: Registry::new(ROOM_QUEUE),
                 store,
                 broker,
-                tracker: TaskTracker::new(),
                 idle,
             }),
         }
@@ -151,80 +135,33 @@ impl Rooms {
         let _ = self.send(room, Command::Leave { conn, done: None }).await;
     }
 
-    /// Queue `cmd` for `room`, loading the room if needed. If the room task has just unloaded,
-    /// retry with a fresh one.
-    async fn send(&self, room: &RoomName, mut cmd: Command) -> Result<(), Unavailable> {
-        loop {
-            let handle = self.handle(room).ok_or(Unavailable)?;
-            match handle.tx.send(cmd).await {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::SendError(back)) => {
-                    self.forget(room, handle.id);
-                    cmd = back;
-                }
-            }
-        }
+    /// Queue `cmd` for `room`, loading the room if needed.
+    async fn send(&self, room: &RoomName, cmd: Command) -> Result<(), Unavailable> {
+        let spawn = |slot| self.spawn(slot);
+        self.inner
+            .registry
+            .send(room, cmd, spawn)
+            .await
+            .map_err(|_| Unavailable)
     }
 
-    fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
-        let mut reg = self.inner.map.lock();
-        if let Some(h) = reg.rooms.get(room) {
-            return Some(h.clone());
-        }
-        if reg.closed {
-            return None;
-        }
-        reg.next_id += 1;
-        let (tx, rx) = mpsc::channel(ROOM_QUEUE);
-        let handle = RoomHandle {
-            id: reg.next_id,
-            tx,
-        };
-        reg.rooms.insert(room.clone(), handle.clone());
+    /// The task for a room the registry found not live. (A plain fn: the room task's future
+    /// is checked for `Send` here, outside the async `send` it recurses into.)
+    fn spawn(&self, slot: Slot<Command>) -> TaskFuture {
         let task = task::RoomTask {
-            name: room.clone(),
-            id: handle.id,
+            slot,
             rooms: self.clone(),
-            rx,
         };
-        self.inner.tracker.spawn(task.run());
-        Some(handle)
-    }
-
-    /// Remove `room` from the registry if it is still the instance `id`.
-    fn forget(&self, room: &RoomName, id: u64) {
-        let mut reg = self.inner.map.lock();
-        if reg.rooms.get(room).is_some_and(|h| h.id == id) {
-            reg.rooms.remove(room);
-        }
-    }
-
-    /// Unload `room` if it is still instance `id` and nothing is queued for it. Returns
-    /// whether it was unloaded; the caller then closes its queue and forwards leftovers.
-    fn unload_if_idle(&self, room: &RoomName, id: u64, rx: &mpsc::Receiver<Command>) -> bool {
-        let mut reg = self.inner.map.lock();
-        if rx.is_empty() && reg.rooms.get(room).is_some_and(|h| h.id == id) {
-            reg.rooms.remove(room);
-            return true;
-        }
-        false
+        Box::pin(task.run())
     }
 
     pub fn live_rooms(&self) -> usize {
-        self.inner.map.lock().rooms.len()
+        self.inner.registry.len()
     }
 
     /// Stop creating rooms and let every room task finish its queue and exit; returns when
     /// they have (or `timeout` passed, returning false).
     pub async fn close(&self, timeout: Duration) -> bool {
-        {
-            let mut reg = self.inner.map.lock();
-            reg.closed = true;
-            reg.rooms.clear();
-        }
-        self.inner.tracker.close();
-        tokio::time::timeout(timeout, self.inner.tracker.wait())
-            .await
-            .is_ok()
+        self.inner.registry.close(timeout).await
     }
 }

@@ -7,19 +7,18 @@
 use super::room::{Output, Room, TAIL_LEN};
 use super::{Command, Rooms};
 use crate::broker::{ConnId, Frame, Outbox};
+use crate::registry::Slot;
 use crate::ws::codec;
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Commands taken from the queue per batch.
 const BATCH: usize = 256;
 
 pub(super) struct RoomTask {
-    pub(super) name: RoomName,
-    pub(super) id: u64,
+    pub(super) slot: Slot<Command>,
     pub(super) rooms: Rooms,
-    pub(super) rx: mpsc::Receiver<Command>,
 }
 
 fn now_ms() -> u64 {
@@ -31,21 +30,24 @@ fn now_ms() -> u64 {
 impl RoomTask {
     pub(super) async fn run(mut self) {
         let store = self.rooms.inner.store.clone();
-        let name = self.name.clone();
+        let name = self.slot.room.clone();
         let loaded = tokio::task::spawn_blocking(move || store.load_room(&name, TAIL_LEN)).await;
         let snapshot = match loaded {
             Ok(Ok(s)) => s,
             failure => {
-                tracing::error!(room = %self.name, ?failure, "room failed to load");
+                tracing::error!(room = %self.slot.room, ?failure, "room failed to load");
                 // Dropping the queue fails every waiting request with `Unavailable`.
-                self.rooms.forget(&self.name, self.id);
+                self.rooms
+                    .inner
+                    .registry
+                    .forget(&self.slot.room, self.slot.id);
                 return;
             }
         };
-        tracing::debug!(room = %self.name, last_seq = snapshot.last_seq, "room loaded");
+        tracing::debug!(room = %self.slot.room, last_seq = snapshot.last_seq, "room loaded");
         let mut state = State {
-            room: Room::new(self.name.clone(), snapshot.last_seq, snapshot.recent),
-            name: self.name.clone(),
+            room: Room::new(self.slot.room.clone(), snapshot.last_seq, snapshot.recent),
+            name: self.slot.room.clone(),
             rooms: self.rooms.clone(),
             outboxes: HashMap::new(),
             out: Vec::new(),
@@ -56,10 +58,14 @@ impl RoomTask {
         loop {
             let received = if state.room.is_empty() {
                 let idle = self.rooms.inner.idle;
-                match tokio::time::timeout(idle, self.rx.recv_many(&mut batch, BATCH)).await {
+                match tokio::time::timeout(idle, self.slot.rx.recv_many(&mut batch, BATCH)).await {
                     Ok(n) => n,
                     Err(_elapsed) => {
-                        if self.rooms.unload_if_idle(&self.name, self.id, &self.rx) {
+                        if self.rooms.inner.registry.unload_if_idle(
+                            &self.slot.room,
+                            self.slot.id,
+                            &self.slot.rx,
+                        ) {
                             self.unload().await;
                             return;
                         }
@@ -67,7 +73,7 @@ impl RoomTask {
                     }
                 }
             } else {
-                self.rx.recv_many(&mut batch, BATCH).await
+                self.slot.rx.recv_many(&mut batch, BATCH).await
             };
             if received == 0 {
                 break; // every sender is gone: shutdown
@@ -75,16 +81,16 @@ impl RoomTask {
             state.process(batch.drain(..)).await;
             batch.shrink_to(0);
         }
-        tracing::debug!(room = %self.name, "room stopped");
+        tracing::debug!(room = %self.slot.room, "room stopped");
     }
 
     /// Close the queue and pass on anything that slipped in after the idle check.
     async fn unload(mut self) {
-        self.rx.close();
-        while let Ok(cmd) = self.rx.try_recv() {
-            let _ = self.rooms.send(&self.name, cmd).await;
+        self.slot.rx.close();
+        while let Ok(cmd) = self.slot.rx.try_recv() {
+            let _ = self.rooms.send(&self.slot.room, cmd).await;
         }
-        tracing::debug!(room = %self.name, "room unloaded");
+        tracing::debug!(room = %self.slot.room, "room unloaded");
     }
 }
 
