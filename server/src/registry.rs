@@ -15,6 +15,53 @@ pub(crate) struct Slot<C> {
     pub(crate) rx: mpsc::Receiver<C>,
 }
 
+/// What [`Slot::next_batch`] found.
+pub(crate) enum Next {
+    /// Commands are in the batch.
+    Batch,
+    /// The task sat idle and has been removed from the registry: it should
+    /// [`Slot::close`] its queue, hand the leftovers on, and exit.
+    Unload,
+    /// Every sender is gone (shutdown): finish and exit.
+    Stopped,
+}
+
+impl<C: Send + 'static> Slot<C> {
+    /// Wait for up to `max` commands into `batch`. With `idle` set (nobody is using the task),
+    /// unload after that long without a command if nothing is queued meanwhile.
+    pub(crate) async fn next_batch(
+        &mut self,
+        registry: &Registry<C>,
+        batch: &mut Vec<C>,
+        max: usize,
+        idle: Option<Duration>,
+    ) -> Next {
+        let received = loop {
+            let Some(idle) = idle else {
+                break self.rx.recv_many(batch, max).await;
+            };
+            match tokio::time::timeout(idle, self.rx.recv_many(batch, max)).await {
+                Ok(n) => break n,
+                Err(_elapsed) if registry.unload_if_idle(&self.room, self.id, &self.rx) => {
+                    return Next::Unload
+                }
+                Err(_elapsed) => continue,
+            }
+        };
+        if received == 0 {
+            Next::Stopped
+        } else {
+            Next::Batch
+        }
+    }
+
+    /// Close the queue (an unloading task) and return what slipped in after the idle check.
+    pub(crate) fn close(&mut self) -> Vec<C> {
+        self.rx.close();
+        std::iter::from_fn(|| self.rx.try_recv().ok()).collect()
+    }
+}
+
 /// A task's future, boxed: tasks forward leftovers back through the registry, and the
 /// indirection keeps that recursion's `Send` check finite.
 pub(crate) type TaskFuture = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -9,7 +9,7 @@
 use super::doc::{Output, Rejected, SharedDoc};
 use super::{ClientMsg, Close, Command, DocFrame, Docs};
 use crate::broker::{ConnId, Outbox};
-use crate::registry::Slot;
+use crate::registry::{Next, Slot};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 
@@ -53,28 +53,19 @@ impl DocTask {
         // Grown per burst and released after it: an idle document holds no batch buffer.
         let mut batch = Vec::new();
         loop {
-            let received = if st.outboxes.is_empty() {
-                let idle = self.docs.inner.idle;
-                match tokio::time::timeout(idle, self.slot.rx.recv_many(&mut batch, BATCH)).await {
-                    Ok(n) => n,
-                    Err(_elapsed) => {
-                        if self.docs.inner.registry.unload_if_idle(
-                            &self.slot.room,
-                            self.slot.id,
-                            &self.slot.rx,
-                        ) {
-                            self.compact(&mut st, true).await;
-                            self.unload().await;
-                            return;
-                        }
-                        continue;
-                    }
+            let registry = &self.docs.inner.registry;
+            let idle = st.outboxes.is_empty().then_some(self.docs.inner.idle);
+            match self
+                .slot
+                .next_batch(registry, &mut batch, BATCH, idle)
+                .await
+            {
+                Next::Batch => {}
+                Next::Unload => {
+                    self.compact(&mut st, true).await;
+                    return self.unload().await;
                 }
-            } else {
-                self.slot.rx.recv_many(&mut batch, BATCH).await
-            };
-            if received == 0 {
-                break; // every sender is gone: shutdown
+                Next::Stopped => break,
             }
             let processed = self.process(&mut st, &mut batch).await;
             batch.clear();
@@ -244,8 +235,7 @@ impl DocTask {
 
     /// Close the queue and pass on anything that slipped in after the idle check.
     async fn unload(mut self) {
-        self.slot.rx.close();
-        while let Ok(cmd) = self.slot.rx.try_recv() {
+        for cmd in self.slot.close() {
             let _ = self.docs.send(&self.slot.room, cmd).await;
         }
         tracing::debug!(room = %self.slot.room, "document unloaded");

@@ -7,7 +7,7 @@
 use super::room::{Output, Room, TAIL_LEN};
 use super::{Command, Rooms};
 use crate::broker::{ConnId, Frame, Outbox};
-use crate::registry::Slot;
+use crate::registry::{Next, Slot};
 use crate::ws::codec;
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
@@ -56,27 +56,16 @@ impl RoomTask {
         // Grown per burst and released after it: an idle room holds no batch buffer.
         let mut batch = Vec::new();
         loop {
-            let received = if state.room.is_empty() {
-                let idle = self.rooms.inner.idle;
-                match tokio::time::timeout(idle, self.slot.rx.recv_many(&mut batch, BATCH)).await {
-                    Ok(n) => n,
-                    Err(_elapsed) => {
-                        if self.rooms.inner.registry.unload_if_idle(
-                            &self.slot.room,
-                            self.slot.id,
-                            &self.slot.rx,
-                        ) {
-                            self.unload().await;
-                            return;
-                        }
-                        continue;
-                    }
-                }
-            } else {
-                self.slot.rx.recv_many(&mut batch, BATCH).await
-            };
-            if received == 0 {
-                break; // every sender is gone: shutdown
+            let registry = &self.rooms.inner.registry;
+            let idle = state.room.is_empty().then_some(self.rooms.inner.idle);
+            match self
+                .slot
+                .next_batch(registry, &mut batch, BATCH, idle)
+                .await
+            {
+                Next::Batch => {}
+                Next::Unload => return self.unload().await,
+                Next::Stopped => break,
             }
             state.process(batch.drain(..)).await;
             batch.shrink_to(0);
@@ -86,8 +75,7 @@ impl RoomTask {
 
     /// Close the queue and pass on anything that slipped in after the idle check.
     async fn unload(mut self) {
-        self.slot.rx.close();
-        while let Ok(cmd) = self.slot.rx.try_recv() {
+        for cmd in self.slot.close() {
             let _ = self.rooms.send(&self.slot.room, cmd).await;
         }
         tracing::debug!(room = %self.slot.room, "room unloaded");
