@@ -1,15 +1,22 @@
 //! The page component: owns the [`State`], feeds it actions from the socket ([`net`]), the
 //! person and the browser, hands the messages it returns to the socket, and keeps the
-//! address bar, title, scroll position and focus in step. What it looks like is in
-//! [`crate::view`].
+//! address bar, title, scroll position and focus in step. Each joined room's shared
+//! document is a session in [`docs`]. What it looks like is in [`crate::view`].
+
+mod docs;
+
+pub use docs::{DocSession, DocStatus};
 
 use crate::browser::{self, now_ms};
+use crate::doc::link::DocEvent;
 use crate::net::{self, NetEvent};
 use crate::state::{apply, Action, State};
 use crate::view;
 use gloo_events::EventListener;
+use std::collections::BTreeMap;
 use tandem_shared::ids::{chat_text, display_name, RoomName};
 use web_sys::HtmlElement;
+use yew::html::Scope;
 use yew::platform::{spawn_local, time::sleep};
 use yew::prelude::*;
 
@@ -40,6 +47,27 @@ pub enum Msg {
     RetryNow,
     DismissNotice,
     Reload,
+    /// An event from a room's document link.
+    Doc(String, DocEvent),
+    /// The document editor's value changed.
+    DocInput,
+    /// The selection may have moved (`selectionchange`).
+    DocSelect,
+    /// Time to publish our caret (awareness throttle) in this room's document.
+    DocFlush(String),
+    /// An IME composition started (true) or ended (false) in the editor.
+    DocComposing(bool),
+    /// The editor scrolled, or the window was resized.
+    DocScrolled,
+    /// On phones: show the chat or the document.
+    Pane(Pane),
+}
+
+/// What a phone shows of a room (a desktop shows both side by side).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pane {
+    Chat,
+    Doc,
 }
 
 /// Which element gets the keyboard focus after the next render.
@@ -74,7 +102,16 @@ pub struct App {
     focus: Option<Focus>,
     /// What the last tick showed; a tick re-renders only when it changes.
     tick_shown: (Option<u64>, Vec<String>),
+    /// Each joined room's shared document.
+    pub(crate) docs: BTreeMap<String, DocSession>,
+    pub(crate) doc_ref: NodeRef,
+    pub(crate) overlay_ref: NodeRef,
+    pub(crate) pane: Pane,
+    scope: Scope<App>,
     _popstate: Option<EventListener>,
+    /// `selectionchange` (the editor's caret), `composition*` (IME input in the editor) and
+    /// `resize` (the overlay's size).
+    _doc_listeners: Vec<EventListener>,
 }
 
 impl Component for App {
@@ -105,6 +142,27 @@ impl Component for App {
         let on_pop = ctx.link().callback(|_| Msg::PopState);
         let popstate =
             web_sys::window().map(|w| EventListener::new(&w, "popstate", move |_| on_pop.emit(())));
+        let mut doc_listeners = Vec::new();
+        if let Some(window) = web_sys::window() {
+            let on_resize = ctx.link().callback(|_| Msg::DocScrolled);
+            doc_listeners.push(EventListener::new(&window, "resize", move |_| {
+                on_resize.emit(())
+            }));
+            if let Some(document) = window.document() {
+                let on_select = ctx.link().callback(|_| Msg::DocSelect);
+                doc_listeners.push(EventListener::new(
+                    &document,
+                    "selectionchange",
+                    move |_| on_select.emit(()),
+                ));
+                for (kind, composing) in [("compositionstart", true), ("compositionend", false)] {
+                    let on_compose = ctx.link().callback(move |_| Msg::DocComposing(composing));
+                    doc_listeners.push(EventListener::new(&document, kind, move |_| {
+                        on_compose.emit(())
+                    }));
+                }
+            }
+        }
 
         let name = browser::storage_get(NAME_KEY)
             .and_then(|n| display_name(&n).ok())
@@ -127,22 +185,62 @@ impl Component for App {
             stick_to_bottom: true,
             focus: None,
             tick_shown: (None, Vec::new()),
+            docs: BTreeMap::new(),
+            doc_ref: NodeRef::default(),
+            overlay_ref: NodeRef::default(),
+            pane: Pane::Chat,
+            scope: ctx.link().clone(),
             _popstate: popstate,
+            _doc_listeners: doc_listeners,
         };
         app.state.name = name;
         // A `/r/<room>` link joins at once when the name is known; else the form asks.
         app.open_path(false);
+        app.sync_docs(ctx.link());
         app
     }
 
-    fn update(&mut self, _ctx: &Context<Self>, msg: Msg) -> bool {
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         self.now = now_ms();
+        let render = self.handle(msg);
+        self.sync_docs(ctx.link());
+        render
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        if std::mem::take(&mut self.stick_to_bottom) {
+            if let Some(list) = self.list_ref.cast::<HtmlElement>() {
+                list.set_scroll_top(list.scroll_height());
+            }
+        }
+        if let Some(focus) = self.focus.take() {
+            let target = match focus {
+                Focus::Name => &self.name_ref,
+                Focus::Room => &self.room_ref,
+                Focus::Composer => &self.composer_ref,
+            };
+            if let Some(el) = target.cast::<HtmlElement>() {
+                let _ = el.focus();
+            }
+        }
+        self.doc_rendered();
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        view::page(self, ctx.link())
+    }
+}
+
+impl App {
+    /// Handle one message; true to re-render.
+    fn handle(&mut self, msg: Msg) -> bool {
         match msg {
             Msg::Net(event) => self.net(event),
             Msg::Tick => {
                 self.dispatch(Action::Tick { now: self.now });
+                let docs_changed = self.doc_tick();
                 let shown = self.tick_view();
-                if shown == self.tick_shown {
+                if shown == self.tick_shown && !docs_changed {
                     return false;
                 }
                 self.tick_shown = shown;
@@ -251,6 +349,7 @@ impl Component for App {
                 if let Some(link) = &self.link {
                     link.retry_now();
                 }
+                self.doc_retry_now();
                 return false;
             }
             Msg::DismissNotice => self.dispatch(Action::DismissNotice),
@@ -258,35 +357,32 @@ impl Component for App {
                 browser::reload();
                 return false;
             }
+            Msg::Doc(room, event) => return self.doc_event(room, event),
+            Msg::DocInput => return self.doc_input(),
+            Msg::DocSelect => return self.doc_selection(),
+            Msg::DocFlush(room) => {
+                self.doc_flush(&room);
+                return false;
+            }
+            Msg::DocComposing(composing) => return self.doc_composing(composing),
+            Msg::DocScrolled => {
+                self.doc_fit();
+                return false;
+            }
+            Msg::Pane(pane) => {
+                if self.pane == pane {
+                    return false;
+                }
+                self.pane = pane;
+                if pane == Pane::Chat {
+                    self.stick_to_bottom = true;
+                }
+            }
         }
         self.sync_title();
         true
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
-        if std::mem::take(&mut self.stick_to_bottom) {
-            if let Some(list) = self.list_ref.cast::<HtmlElement>() {
-                list.set_scroll_top(list.scroll_height());
-            }
-        }
-        if let Some(focus) = self.focus.take() {
-            let target = match focus {
-                Focus::Name => &self.name_ref,
-                Focus::Room => &self.room_ref,
-                Focus::Composer => &self.composer_ref,
-            };
-            if let Some(el) = target.cast::<HtmlElement>() {
-                let _ = el.focus();
-            }
-        }
-    }
-
-    fn view(&self, ctx: &Context<Self>) -> Html {
-        view::page(self, ctx.link())
-    }
-}
-
-impl App {
     fn dispatch(&mut self, action: Action) {
         let out = apply(&mut self.state, action);
         if let Some(link) = &self.link {

@@ -2,6 +2,7 @@
 //! per part. Every text from the network is rendered as a text node, never as markup.
 //! `data-testid` attributes are the contract with the browser tests; keep them stable.
 
+mod doc;
 mod home;
 mod room;
 mod status;
@@ -63,12 +64,17 @@ fn notice(app: &App, link: &Scope<App>) -> Html {
     }
 }
 
-/// A stable colour per user id, as a CSS custom property.
-fn hue(id: &str) -> String {
+/// A stable hue (0..360) per user id.
+pub(crate) fn hue_of(id: &str) -> u32 {
     let h = id
         .bytes()
         .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-    format!("--hue: {}", h % 360)
+    h % 360
+}
+
+/// A stable colour per user id, as a CSS custom property.
+fn hue(id: &str) -> String {
+    format!("--hue: {}", hue_of(id))
 }
 
 /// The first letter of a name, for avatars.

@@ -1,9 +1,11 @@
 //! The room shown: its messages (`message`, confirmed with `data-seq`, unconfirmed with
 //! `data-pending`), the "new messages" button, the typing line, the message box
-//! (`composer`, `send-button`) and who is here (`presence-member`).
+//! (`composer`, `send-button`) and who is here (`presence-member`); beside them the room's
+//! shared document ([`super::doc`]), and on phones a switch between the two (`pane-chat`,
+//! `pane-doc`).
 
 use super::{hue, initial, typing_line};
-use crate::app::{App, Msg};
+use crate::app::{App, Msg, Pane};
 use crate::browser::format_time;
 use crate::state::{Pending, Room};
 use tandem_shared::limits::MAX_TEXT_LEN;
@@ -36,8 +38,26 @@ pub fn room(app: &App, link: &Scope<App>) -> Html {
     let loading = !r.ever_joined && r.messages.is_empty();
     let typists: Vec<&str> = r.typing_now(app.now).map(|m| m.name.as_str()).collect();
     let typing = typing_line(&typists);
+    let pane = |p: Pane, label: &'static str, testid: &'static str| {
+        let onclick = link.callback(move |_| Msg::Pane(p));
+        let active = app.pane == p;
+        html! {
+            <button type="button" role="tab" class={classes!("pane-tab", active.then_some("active"))}
+                data-testid={testid} aria-selected={active.to_string()} {onclick}>
+                { label }
+            </button>
+        }
+    };
+    let shown = match app.pane {
+        Pane::Chat => "chat",
+        Pane::Doc => "doc",
+    };
     html! {
-        <main class={classes!("room", (!r.joined).then_some("stale"))}>
+        <main class={classes!("room", (!r.joined).then_some("stale"))} data-pane={shown}>
+            <div class="pane-switch" role="tablist" aria-label="Show">
+                { pane(Pane::Chat, "Chat", "pane-chat") }
+                { pane(Pane::Doc, "Document", "pane-doc") }
+            </div>
             <section class="chat" aria-label={format!("Messages in #{}", r.name)}>
                 <div class="messages-wrap">
                     <ol class="messages" ref={app.list_ref.clone()} {onscroll} tabindex="0"
@@ -78,6 +98,7 @@ pub fn room(app: &App, link: &Scope<App>) -> Html {
                 }
                 <p class="composer-hint">{ "Enter to send · Shift+Enter for a new line" }</p>
             </section>
+            { super::doc::doc(app, link, &r.name) }
             <aside class="presence" aria-label="People in this room">
                 <h2>{ "Here now " }<span class="count">{ r.members.len() }</span></h2>
                 <ul>

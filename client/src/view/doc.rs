@@ -1,0 +1,196 @@
+//! The room's shared document: its header (title, sync state `doc-status`, who is in it —
+//! `doc-person`), the editor (`doc-editor`, a plain textarea) and over it an overlay that
+//! mirrors its text invisibly (same font, padding and wrapping) to place the others'
+//! selections and carets (`doc-caret`, with `data-name`) where their text is.
+
+use super::hue;
+use crate::app::{App, DocStatus, Msg};
+use crate::doc::protocol::safe_color;
+use crate::doc::{Caret, Selection};
+use yew::html::Scope;
+use yew::prelude::*;
+
+pub fn doc(app: &App, link: &Scope<App>, room: &str) -> Html {
+    let Some(session) = app.docs.get(room) else {
+        return html! {};
+    };
+    let replica = &session.replica;
+    let (label, title) = match session.status {
+        DocStatus::Connecting => ("Connecting…", "Connecting to the document"),
+        DocStatus::Syncing => ("Syncing…", "Bringing the document up to date"),
+        DocStatus::Synced => ("Live", "Changes are shared as you type"),
+        DocStatus::Offline => (
+            "Offline · edits kept",
+            "Not connected: your edits are kept and merged when the connection is back",
+        ),
+    };
+    let oninput = link.callback(|_: InputEvent| Msg::DocInput);
+    let onscroll = link.callback(|_: Event| Msg::DocScrolled);
+    let me = app.state.user_id.as_deref().unwrap_or("");
+    let carets = replica.carets();
+    let people = replica.people();
+    html! {
+        <section class="doc" aria-label={format!("Shared document of #{room}")}>
+            <header class="doc-head">
+                <h2>{ "Document" }</h2>
+                <span class="doc-status" data-testid="doc-status"
+                    data-state={session.status.as_str()} title={title}>
+                    <span class="dot" aria-hidden="true" />{ label }
+                </span>
+                <span class="spacer" />
+                <ul class="doc-people" aria-label="Editing now">
+                    <li class="doc-person me" data-testid="doc-person" data-name={replica.name().to_owned()}
+                        style={hue(me)} title={format!("{} (you)", replica.name())}>
+                        <span class="swatch" aria-hidden="true" />{ "You" }
+                    </li>
+                    { for people.iter().map(|(id, name, color)| person(*id, name, color)) }
+                </ul>
+            </header>
+            <div class="doc-body">
+                <textarea key={room.to_owned()} class="doc-editor" data-testid="doc-editor"
+                    ref={app.doc_ref.clone()} aria-label={format!("Shared document of #{room}")}
+                    placeholder="Write together. Everyone in the room sees this text as you type."
+                    spellcheck="true" {oninput} {onscroll} />
+                <div class="doc-overlay" ref={app.overlay_ref.clone()} aria-hidden="true">
+                    { overlay(replica.text(), &carets) }
+                </div>
+            </div>
+        </section>
+    }
+}
+
+/// The colour style of another client's marks.
+fn color_style(client: u64, color: &str) -> String {
+    match safe_color(color) {
+        Some(c) => format!("--c: {c}"),
+        None => format!("--c: hsl({} 60% 45%)", client % 360),
+    }
+}
+
+fn person(client: u64, name: &str, color: &str) -> Html {
+    html! {
+        <li class="doc-person" data-testid="doc-person" data-name={name.to_owned()}
+            style={color_style(client, color)} title={name.to_owned()}>
+            <span class="swatch" aria-hidden="true" />{ name.to_owned() }
+        </li>
+    }
+}
+
+/// A piece of the overlay.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece {
+    /// Text (invisible), highlighted as the selection of `carets[i]` if any.
+    Text(String, Option<usize>),
+    /// The caret of `carets[i]`.
+    Caret(usize),
+}
+
+/// The text cut at every caret and selection edge (UTF-16 offsets, on character
+/// boundaries).
+fn pieces(text: &str, carets: &[Caret]) -> Vec<Piece> {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let len = units.len() as u32;
+    let span = |s: &Selection| (s.anchor.min(s.head).min(len), s.anchor.max(s.head).min(len));
+    let mut cuts: Vec<u32> = vec![0, len];
+    for c in carets {
+        let (a, b) = span(&c.selection);
+        cuts.extend([a, b]);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::new();
+    for (i, w) in cuts.windows(2).enumerate() {
+        let (from, to) = (w[0], w[1]);
+        if i == 0 {
+            out.extend(carets_at(carets, from, len));
+        }
+        let selected = carets.iter().position(|c| {
+            let (a, b) = span(&c.selection);
+            a <= from && to <= b && a < b
+        });
+        let piece = String::from_utf16_lossy(&units[from as usize..to as usize]);
+        out.push(Piece::Text(piece, selected));
+        out.extend(carets_at(carets, to, len));
+    }
+    if cuts.len() == 1 {
+        out.extend(carets_at(carets, 0, len));
+    }
+    out
+}
+
+fn carets_at(carets: &[Caret], at: u32, len: u32) -> impl Iterator<Item = Piece> + '_ {
+    carets
+        .iter()
+        .enumerate()
+        .filter(move |(_, c)| c.selection.head.min(len) == at)
+        .map(|(i, _)| Piece::Caret(i))
+}
+
+fn overlay(text: &str, carets: &[Caret]) -> Html {
+    let pieces = pieces(text, carets);
+    html! {
+        <>
+            { for pieces.into_iter().map(|p| match p {
+                Piece::Text(t, None) => html! { <span>{ t }</span> },
+                Piece::Text(t, Some(i)) => html! {
+                    <span class="doc-sel" style={color_style(carets[i].client, &carets[i].color)}>{ t }</span>
+                },
+                Piece::Caret(i) => {
+                    let c = &carets[i];
+                    html! {
+                        <span class="doc-caret" data-testid="doc-caret" data-name={c.name.clone()}
+                            style={color_style(c.client, &c.color)}>
+                            <span class="doc-caret-label">{ c.name.clone() }</span>
+                        </span>
+                    }
+                }
+            }) }
+            // A trailing newline needs a character after it to take up its line.
+            { "\u{200b}" }
+        </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caret(client: u64, anchor: u32, head: u32) -> Caret {
+        Caret {
+            client,
+            name: format!("p{client}"),
+            color: "#123456".into(),
+            selection: Selection { anchor, head },
+        }
+    }
+
+    fn text(t: &str, sel: Option<usize>) -> Piece {
+        Piece::Text(t.into(), sel)
+    }
+
+    #[test]
+    fn cuts_text_at_carets_and_selections() {
+        assert_eq!(pieces("abc", &[]), vec![text("abc", None)]);
+        assert_eq!(
+            pieces("abc", &[caret(1, 1, 1)]),
+            vec![text("a", None), Piece::Caret(0), text("bc", None)]
+        );
+        // A backwards selection of "b😀" with the caret at its start, and a caret at the end.
+        assert_eq!(
+            pieces("ab😀c", &[caret(1, 4, 1), caret(2, 5, 5)]),
+            vec![
+                text("a", None),
+                Piece::Caret(0),
+                text("b😀", Some(0)),
+                text("c", None),
+                Piece::Caret(1),
+            ]
+        );
+        assert_eq!(pieces("", &[caret(1, 0, 0)]), vec![Piece::Caret(0)]);
+        // Past the end: clamped.
+        assert_eq!(
+            pieces("a", &[caret(1, 9, 9)]),
+            vec![text("a", None), Piece::Caret(0)]
+        );
+    }
+}
