@@ -5,7 +5,9 @@
 //! - room: `composer` (a textarea; Enter sends), `send-button`, `message` (one per chat
 //!   message, its text inside, `data-seq` once confirmed), `presence-member`, `room-tab`
 //!   (`data-room`, `data-active`);
-//! - everywhere: `connection-status` with `data-state` = `connecting|live|reconnecting|offline`.
+//! - everywhere: `connection-status` with `data-state` = `connecting|live|reconnecting|offline`;
+//! - the room's shared document: `doc-editor` (a textarea bound to the room's Y.Text
+//!   "content"), and a `doc-caret` with `data-name` for each other person's caret.
 
 use crate::{driver::Chromedriver, wait};
 use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
@@ -88,6 +90,45 @@ return {
   })),
 };
 "#;
+
+/// The shared document as the page shows it, read in one script call.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DocView {
+    /// The `doc-editor`'s value; `None` while there is no editor.
+    pub text: Option<String>,
+    /// The editor has the focus.
+    pub focused: bool,
+    /// The editor's selection (start, end), in UTF-16 units.
+    pub selection: Option<(u32, u32)>,
+    /// `data-name` of each `doc-caret`.
+    pub carets: Vec<String>,
+    /// Set when the page could not be read (e.g. while it loads).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+const DOC_JS: &str = r#"
+const editor = document.querySelector('[data-testid="doc-editor"]');
+return {
+  text: editor ? editor.value : null,
+  focused: !!editor && document.activeElement === editor,
+  selection: editor ? [editor.selectionStart, editor.selectionEnd] : null,
+  carets: Array.from(document.querySelectorAll('[data-testid="doc-caret"]'))
+    .map((e) => e.getAttribute("data-name") || ""),
+};
+"#;
+
+impl DocView {
+    /// The editor's text, or "" when there is none.
+    pub fn text(&self) -> &str {
+        self.text.as_deref().unwrap_or("")
+    }
+
+    /// How many times `s` occurs in the text (without overlaps).
+    pub fn count(&self, s: &str) -> usize {
+        self.text().matches(s).count()
+    }
+}
 
 impl Snapshot {
     pub fn is_live(&self) -> bool {
@@ -279,6 +320,87 @@ impl Browser {
             s.messages.iter().any(|m| m.text.contains(text))
         })
         .await;
+    }
+
+    /// Read the shared document. Never fails: an unreadable page yields a view with `error`
+    /// set.
+    pub async fn doc(&self) -> DocView {
+        match self.client.execute(DOC_JS, vec![]).await {
+            Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| DocView {
+                error: Some(format!("unexpected document view: {e}")),
+                ..DocView::default()
+            }),
+            Err(e) => DocView {
+                error: Some(e.to_string()),
+                ..DocView::default()
+            },
+        }
+    }
+
+    /// Poll the shared document until `done` holds, for at most `timeout`.
+    pub async fn wait_doc(
+        &self,
+        what: &str,
+        timeout: std::time::Duration,
+        done: impl Fn(&DocView) -> bool,
+    ) -> DocView {
+        let what = format!("{}: {what}", self.who);
+        wait::until(&what, timeout, || self.doc(), done).await
+    }
+
+    /// Type `keys` into the document editor, as a person would (WebDriver key events). The
+    /// first time the editor gets the focus and its caret goes to the end of the text; after
+    /// that typing goes on at the caret.
+    pub async fn type_doc(&self, keys: &str) {
+        self.testid("doc-editor")
+            .await
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("{}: type {keys:?} into doc-editor: {e}", self.who));
+    }
+
+    /// Put the document editor's caret at the start of the text with Ctrl+Home, as a person
+    /// would; returns once the page says it is there.
+    pub async fn doc_caret_to_start(&self) {
+        self.type_doc(&(Key::Control + &Key::Home)).await;
+        self.wait_doc("the editor's caret at the start", wait::TIMEOUT, |d| {
+            d.focused && d.selection == Some((0, 0))
+        })
+        .await;
+    }
+
+    /// A `doc-caret` named `name` is on the page and displayed (WebDriver's "is displayed").
+    pub async fn shows_caret_of(&self, name: &str) -> bool {
+        let css = format!("[data-testid=\"doc-caret\"][data-name=\"{name}\"]");
+        let Ok(carets) = self.client.find_all(Locator::Css(&css)).await else {
+            return false;
+        };
+        for caret in carets {
+            if caret.is_displayed().await.unwrap_or(false) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Poll until [`Browser::shows_caret_of`] `name`.
+    pub async fn wait_caret_of(&self, name: &str) {
+        let what = format!("{}: {name}'s caret displayed", self.who);
+        wait::until(
+            &what,
+            wait::TIMEOUT,
+            || async { (self.shows_caret_of(name).await, self.doc().await) },
+            |(shown, _)| *shown,
+        )
+        .await;
+    }
+
+    /// Reload the page (WebDriver's refresh).
+    pub async fn reload(&self) {
+        self.client
+            .refresh()
+            .await
+            .unwrap_or_else(|e| panic!("{}: reload: {e}", self.who));
     }
 
     /// Close the tab, as a person leaving would. (Navigating away is not the same: Chromium

@@ -7,12 +7,16 @@
 //! `trunk build --release` (or `cargo xtask test`, which does) first.
 //!
 //! Module map: [`server`] (start, stop and restart on the same port), [`driver`] (the
-//! chromedriver process), [`browser`] (one browser session: actions, page snapshots,
-//! screenshots), [`proxy`] (cut and restore), [`wait`] (polling with deadlines).
+//! chromedriver process), [`browser`] (one browser session: actions, page and document
+//! snapshots, screenshots), [`proxy`] (cut and restore), [`wait`] (polling with deadlines),
+//! [`scenario`] (one at a time, screenshots, teardown), [`node`] (a stock Yjs client under
+//! Node.js beside the browsers).
 
 pub mod browser;
 pub mod driver;
+pub mod node;
 pub mod proxy;
+pub mod scenario;
 pub mod server;
 pub mod wait;
 

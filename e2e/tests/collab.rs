@@ -4,65 +4,12 @@
 //! Each scenario saves screenshots of both browsers at its key moments in
 //! `target/artifacts/e2e/` (and more, named `…-failed-…`, when it fails).
 
-use futures_util::FutureExt;
-use std::{panic::AssertUnwindSafe, path::PathBuf};
 use tandem_e2e::{
-    artifacts_dir,
     browser::{Browser, Snapshot, Via},
-    driver::Chromedriver,
     proxy::Proxy,
+    scenario::{one_at_a_time, with_browsers, Shots},
     server::{dist_dir, TestServer},
 };
-use tokio::sync::{Mutex, MutexGuard};
-
-/// One scenario at a time: each runs two Chromiums, and CI has two cores. (A Tokio mutex:
-/// the guard is held across the scenario's awaits; each test has its own runtime, which a
-/// Tokio mutex does not mind.)
-async fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::const_new(());
-    LOCK.lock().await
-}
-
-/// A scenario's screenshots: `{artifacts}/{scenario}-{nn}-{moment}-{who}.png`.
-struct Shots {
-    scenario: &'static str,
-    dir: PathBuf,
-    next: std::cell::Cell<u32>,
-}
-
-impl Shots {
-    fn new(scenario: &'static str) -> Shots {
-        let dir = artifacts_dir();
-        // Screenshots of an earlier run of this scenario would be misleading next to these.
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(scenario) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-        Shots {
-            scenario,
-            dir,
-            next: std::cell::Cell::new(1),
-        }
-    }
-
-    async fn take(&self, moment: &str, browsers: &[&Browser]) {
-        let n = self.next.get();
-        self.next.set(n + 1);
-        let name = format!("{}-{n:02}-{moment}", self.scenario);
-        for b in browsers {
-            if let Err(e) = b.screenshot(&self.dir, &name).await {
-                eprintln!("screenshot {name}: {e}");
-            }
-        }
-    }
-
-    fn log(&self, what: &str) -> PathBuf {
-        self.dir.join(format!("{}-{what}.log", self.scenario))
-    }
-}
 
 /// Fixed-width, so that no token is a substring of another.
 fn token(scenario: &str, n: u32) -> String {
@@ -93,22 +40,10 @@ async fn a_network_cut_loses_and_duplicates_nothing() {
     let shots = Shots::new("network-cut");
     let server = TestServer::start().await;
     let proxy = Proxy::start(server.addr()).await;
-    let driver = Chromedriver::start(&shots.log("chromedriver"));
-    let alice = Browser::open(&driver, "alice").await;
-    let bob = Browser::open(&driver, "bob").await;
-
-    let outcome = AssertUnwindSafe(network_cut(&shots, &server, &proxy, &alice, &bob))
-        .catch_unwind()
-        .await;
-    if outcome.is_err() {
-        shots.take("failed", &[&alice, &bob]).await;
-    }
-    alice.close().await;
-    bob.close().await;
-    drop(driver);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    with_browsers(&shots, &["alice", "bob"], async |b: &[Browser]| {
+        network_cut(&shots, &server, &proxy, &b[0], &b[1]).await
+    })
+    .await;
 }
 
 /// Alice and Bob join a room and talk; Bob's network is cut (his page and socket go through
@@ -234,22 +169,10 @@ async fn a_server_restart_loses_and_duplicates_nothing() {
     dist_dir();
     let shots = Shots::new("server-restart");
     let mut server = TestServer::start().await;
-    let driver = Chromedriver::start(&shots.log("chromedriver"));
-    let alice = Browser::open(&driver, "alice").await;
-    let bob = Browser::open(&driver, "bob").await;
-
-    let outcome = AssertUnwindSafe(server_restart(&shots, &mut server, &alice, &bob))
-        .catch_unwind()
-        .await;
-    if outcome.is_err() {
-        shots.take("failed", &[&alice, &bob]).await;
-    }
-    alice.close().await;
-    bob.close().await;
-    drop(driver);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    with_browsers(&shots, &["alice", "bob"], async |b: &[Browser]| {
+        server_restart(&shots, &mut server, &b[0], &b[1]).await
+    })
+    .await;
 }
 
 /// Alice and Bob talk; the server stops (its `run` cancelled) while both write a message;

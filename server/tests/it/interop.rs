@@ -129,3 +129,84 @@ async fn a_stock_yjs_client_and_a_yrs_client_see_each_others_edits() {
         .await;
     server.stop().await.unwrap();
 }
+
+/// `browser-peer.mjs`, the stock Yjs peer the end-to-end suite puts beside a browser
+/// (`e2e/tests/doc.rs`), checked here against a yrs client: its edit, name and caret arrive
+/// (the caret as Yjs relative positions, as y-codemirror publishes it), and it sees ours.
+#[tokio::test]
+async fn the_browser_peer_script_edits_alongside_a_yrs_client() {
+    let dir = interop_dir();
+    let install = dir.clone();
+    tokio::task::spawn_blocking(move || install_packages(&install))
+        .await
+        .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let config = Config {
+        heartbeat_ms: 1_000,
+        client_timeout_ms: 30_000,
+        ..Config::for_tests(data.path())
+    };
+    let server = TestServer::start(config).await;
+    let mut rust = YClient::join(&server, "peer").await;
+    rust.push("before;").await;
+    rust.sync().await;
+
+    let (url, script_dir) = (server.url("/yjs"), dir.clone());
+    let node = tokio::task::spawn_blocking(move || {
+        run(
+            Command::new("node")
+                .args(["browser-peer.mjs", &url, "peer", "node-peer"])
+                .args(["from-peer;", "from-yrs;", "60000"])
+                .current_dir(script_dir),
+            "node",
+        )
+    });
+
+    let peer_with_caret = |json: &str| {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        v["user"]["name"] == "node-peer" && v["cursor"]["head"].is_object()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !(rust.text().contains("from-peer;")
+        && rust
+            .awareness
+            .values()
+            .any(|(_, json)| peer_with_caret(json)))
+    {
+        if node.is_finished() {
+            let out = node.await.unwrap();
+            panic!(
+                "the Node peer ended early:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no edit and caret from the Node peer in time; text is {:?}",
+            rust.text()
+        );
+        if let Some(Err(closed)) = rust.next_within(Duration::from_millis(100)).await {
+            panic!("the Rust client was closed: {closed:?}");
+        }
+    }
+    assert_eq!(rust.text(), "before;from-peer;");
+    rust.push("from-yrs;").await;
+
+    let out = tokio::time::timeout(Duration::from_secs(90), node)
+        .await
+        .expect("the Node peer finishes in time")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the Node peer failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(r#"ok "before;from-peer;from-yrs;""#),
+        "the Node peer's final text: {stdout}"
+    );
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,120 @@
+//! A stock Yjs client beside the browsers: `server/tests/yjs-interop/browser-peer.mjs` run
+//! under Node.js with `yjs` + `y-websocket` from npm, pinned by that folder's
+//! `package-lock.json` (the packages the server's own interop test uses).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+use tokio::process::{Child, Command};
+
+/// `server/tests/yjs-interop` in the workspace.
+pub fn interop_dir() -> PathBuf {
+    crate::workspace_root().join("server/tests/yjs-interop")
+}
+
+/// Check that `node` runs, and `npm ci` in `dir` unless its packages are there already (as
+/// `server/tests/it/interop.rs` does; the two crates share no test code).
+pub fn install_packages(dir: &Path) {
+    let hint =
+        "this test needs Node.js 18+ and npm on the PATH (Debian: apt-get install nodejs npm)";
+    let version = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): {hint}"));
+    assert!(version.status.success(), "node --version failed: {hint}");
+    let installed = ["y-websocket", "yjs", "ws"].iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .is_file()
+    });
+    if installed {
+        return;
+    }
+    let out = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run npm ({e}): {hint}"));
+    assert!(
+        out.status.success(),
+        "npm ci failed in {}:\n{}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `browser-peer.mjs`; killed if dropped before it finished.
+pub struct NodePeer {
+    child: Child,
+}
+
+/// How the peer ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The text the peer printed on success (`ok <JSON string>`).
+    pub fn final_text(&self) -> Option<String> {
+        let line = self.stdout.lines().find_map(|l| l.strip_prefix("ok "))?;
+        serde_json::from_str(line).ok()
+    }
+}
+
+impl NodePeer {
+    /// Start the peer on `{ws_base}/{room}` as `name`: it appends `marker` to the room's text
+    /// (its caret just after), then waits until the text contains `awaited` and exits
+    /// (giving up after `timeout`). Installs the npm packages first if needed.
+    pub async fn start(
+        ws_base: &str,
+        room: &str,
+        name: &str,
+        marker: &str,
+        awaited: &str,
+        timeout: Duration,
+    ) -> NodePeer {
+        let dir = interop_dir();
+        let install = dir.clone();
+        tokio::task::spawn_blocking(move || install_packages(&install))
+            .await
+            .expect("npm ci did not panic");
+        let child = Command::new("node")
+            .arg("browser-peer.mjs")
+            .args([ws_base, room, name, marker, awaited])
+            .arg(timeout.as_millis().to_string())
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start node browser-peer.mjs: {e}"));
+        NodePeer { child }
+    }
+
+    /// Whether it has exited already.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Wait for it to exit (at most `timeout`, then kill it) and collect its output.
+    pub async fn finish(self, timeout: Duration) -> Finished {
+        match tokio::time::timeout(timeout, self.child.wait_with_output()).await {
+            Ok(Ok(out)) => Finished {
+                success: out.status.success(),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            },
+            Ok(Err(e)) => panic!("waiting for the Node peer: {e}"),
+            // The child was moved into the dropped future, which kills it (kill_on_drop).
+            Err(_) => panic!("the Node peer did not finish within {timeout:?}"),
+        }
+    }
+}
