@@ -33,6 +33,11 @@ fn close(code: CloseCode, why: &str) -> CloseReason {
     }
 }
 
+/// The close to send, as the session loops' `break` values want it.
+pub(crate) fn reason(code: CloseCode, why: &str) -> Option<CloseReason> {
+    Some(close(code, why))
+}
+
 /// The close frame to send for an error from the frame decoder.
 pub(crate) fn close_for(err: &ProtocolError) -> CloseReason {
     match err {

@@ -6,7 +6,7 @@
 //! heartbeat tick.
 
 use super::codec::{self, DecodeError};
-use super::frames::{self, Assembler, Incoming};
+use super::frames::{self, reason, Assembler, Incoming};
 use super::ratelimit::{RateLimit, Verdict};
 use crate::broker::{ConnId, Frame, Outbox};
 use crate::docs::Docs;
@@ -44,13 +44,6 @@ struct Conn {
 enum Flow {
     Continue,
     Close(Option<CloseReason>),
-}
-
-fn reason(code: CloseCode, why: &str) -> Option<CloseReason> {
-    Some(CloseReason {
-        code,
-        description: Some(why.to_owned()),
-    })
 }
 
 fn error(code: ErrorCode, message: impl Into<String>, room: Option<&str>) -> ServerMsg {

@@ -7,7 +7,7 @@
 //! task. One task per connection `select!`s over shutdown, the slow-consumer mark, its outbox
 //! (messages from the document, drained in batches), incoming frames and the heartbeat tick.
 
-use super::frames::{self, Assembler, Incoming};
+use super::frames::{self, reason, Assembler, Incoming};
 use crate::broker::{ConnId, Outbox};
 use crate::docs::{ClientMsg, Close, DocFrame};
 use crate::ws::session::Shared;
@@ -25,13 +25,6 @@ const WRITE_BATCH: usize = 64;
 /// Room for the y-protocols envelope around an update of `--doc-max-update` bytes (message
 /// and sync tags, the length varint).
 const ENVELOPE: usize = 16;
-
-fn reason(code: CloseCode, why: &str) -> Option<CloseReason> {
-    Some(CloseReason {
-        code,
-        description: Some(why.to_owned()),
-    })
-}
 
 fn close_for(why: Close) -> Option<CloseReason> {
     reason(CloseCode::from(why.code()), why.reason())

@@ -55,14 +55,14 @@ fn is_node(json: &str) -> bool {
     json.contains(r#""name":"node""#)
 }
 
-#[tokio::test]
-async fn a_stock_yjs_client_and_a_yrs_client_see_each_others_edits() {
+/// Install the Node packages, then start a server whose heartbeat leaves Node's start-up
+/// time alone. Returns the interop folder, the data directory (keep it alive) and the server.
+async fn start() -> (PathBuf, tempfile::TempDir, TestServer) {
     let dir = interop_dir();
     let install = dir.clone();
     tokio::task::spawn_blocking(move || install_packages(&install))
         .await
         .unwrap();
-
     let data = tempfile::tempdir().unwrap();
     let config = Config {
         heartbeat_ms: 1_000,
@@ -70,6 +70,12 @@ async fn a_stock_yjs_client_and_a_yrs_client_see_each_others_edits() {
         ..Config::for_tests(data.path())
     };
     let server = TestServer::start(config).await;
+    (dir, data, server)
+}
+
+#[tokio::test]
+async fn a_stock_yjs_client_and_a_yrs_client_see_each_others_edits() {
+    let (dir, _data, server) = start().await;
     let mut rust = YClient::join(&server, "interop").await;
     let me = rust.client_id();
     rust.set_awareness(me, 1, r#"{"user":{"name":"rust"}}"#)
@@ -135,19 +141,7 @@ async fn a_stock_yjs_client_and_a_yrs_client_see_each_others_edits() {
 /// (the caret as Yjs relative positions, as y-codemirror publishes it), and it sees ours.
 #[tokio::test]
 async fn the_browser_peer_script_edits_alongside_a_yrs_client() {
-    let dir = interop_dir();
-    let install = dir.clone();
-    tokio::task::spawn_blocking(move || install_packages(&install))
-        .await
-        .unwrap();
-
-    let data = tempfile::tempdir().unwrap();
-    let config = Config {
-        heartbeat_ms: 1_000,
-        client_timeout_ms: 30_000,
-        ..Config::for_tests(data.path())
-    };
-    let server = TestServer::start(config).await;
+    let (dir, _data, server) = start().await;
     let mut rust = YClient::join(&server, "peer").await;
     rust.push("before;").await;
     rust.sync().await;
