@@ -498,6 +498,8 @@ fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<ClientMsg>)
             }
         }
         ServerMsg::Left { .. } | ServerMsg::Pong { .. } => {}
+        // Scrollback pages: not requested by this client yet.
+        ServerMsg::History { .. } => {}
         ServerMsg::Error {
             code,
             message,

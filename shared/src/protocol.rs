@@ -38,6 +38,19 @@ pub enum ClientMsg {
     Typing {
         room: String,
     },
+    /// Scrollback: a page of a joined room's stored messages, answered with
+    /// [`ServerMsg::History`]. The page is the newest `limit` messages with `seq < before`
+    /// (without `before`: the newest of the room), oldest first. `limit` defaults to
+    /// [`HISTORY_PAGE_DEFAULT`](crate::limits::HISTORY_PAGE_DEFAULT) and is clamped to
+    /// [`HISTORY_PAGE_MAX`](crate::limits::HISTORY_PAGE_MAX); `before` and `limit` must be at
+    /// least 1. To page back, send the `seq` of the oldest message held as the next `before`.
+    History {
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
     /// Application-level keep-alive for clients that cannot send WebSocket pings (browsers).
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +109,13 @@ pub enum ServerMsg {
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nonce: Option<u64>,
+    },
+    /// Reply to `history`: the page, oldest first (empty when nothing precedes `before`).
+    History {
+        room: String,
+        messages: Vec<ChatMessage>,
+        /// True iff the room has stored messages older than the first one in `messages`.
+        has_more: bool,
     },
     Error {
         code: ErrorCode,

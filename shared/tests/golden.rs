@@ -88,6 +88,22 @@ fn client_messages() {
         },
     );
     check(
+        r#"{"type":"history","room":"lobby","before":41,"limit":100}"#,
+        ClientMsg::History {
+            room: "lobby".into(),
+            before: Some(41),
+            limit: Some(100),
+        },
+    );
+    check(
+        r#"{"type":"history","room":"lobby"}"#,
+        ClientMsg::History {
+            room: "lobby".into(),
+            before: None,
+            limit: None,
+        },
+    );
+    check(
         r#"{"type":"ping","nonce":3}"#,
         ClientMsg::Ping { nonce: Some(3) },
     );
@@ -172,6 +188,22 @@ fn server_messages() {
     check(
         r#"{"type":"pong","nonce":3}"#,
         ServerMsg::Pong { nonce: Some(3) },
+    );
+    check(
+        r#"{"type":"history","room":"lobby","messages":[{"room":"lobby","seq":7,"sender":{"id":"u1","name":"Ada"},"text":"hi","ts":1700000000000,"client_id":"c1"}],"has_more":true}"#,
+        ServerMsg::History {
+            room: "lobby".into(),
+            messages: vec![msg()],
+            has_more: true,
+        },
+    );
+    check(
+        r#"{"type":"history","room":"lobby","messages":[],"has_more":false}"#,
+        ServerMsg::History {
+            room: "lobby".into(),
+            messages: vec![],
+            has_more: false,
+        },
     );
     check(
         r#"{"type":"error","code":"not_joined","message":"join the room first","room":"lobby"}"#,

@@ -2,13 +2,14 @@
 //!
 //! Each live room is one task (`task.rs`) that owns a [`room::Room`] and is reached through a
 //! bounded command queue. Rooms load from the store on first use and unload when idle.
+//! Scrollback (`history`) reads the store directly, without the room task.
 
 mod room;
 mod task;
 
 use crate::broker::{Broker, ConnId, Outbox};
 use crate::registry::{Registry, Slot, TaskFuture};
-use crate::store::Store;
+use crate::store::{HistoryPage, Store};
 use std::{sync::Arc, time::Duration};
 use tandem_shared::ids::RoomName;
 use tokio::sync::oneshot;
@@ -133,6 +134,28 @@ impl Rooms {
     pub(crate) async fn disconnect(&self, room: &RoomName, conn: ConnId) {
         // A room that is gone has nothing to clean up.
         let _ = self.send(room, Command::Leave { conn, done: None }).await;
+    }
+
+    /// A page of the room's stored messages (see [`Store::history`]), read on the blocking
+    /// pool. It bypasses the room task, which is correct because a message is stored before
+    /// anyone sees its `seq`; a page from the end may hold a message whose broadcast is still
+    /// on its way (clients dedup by `seq`). It neither loads the room nor keeps it loaded.
+    pub(crate) async fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, Unavailable> {
+        let store = self.inner.store.clone();
+        let name = room.clone();
+        let read = move || store.history(&name, before, limit);
+        match tokio::task::spawn_blocking(read).await {
+            Ok(Ok(page)) => Ok(page),
+            failure => {
+                tracing::error!(room = %room, ?before, limit, ?failure, "history read failed");
+                Err(Unavailable)
+            }
+        }
     }
 
     /// Queue `cmd` for `room`, loading the room if needed.

@@ -1,6 +1,6 @@
 //! An in-memory [`Store`]: for tests and benchmarks; forgets everything on exit.
 
-use super::{RoomSnapshot, Store, StoreError, StoredDoc};
+use super::{HistoryPage, RoomSnapshot, Store, StoreError, StoredDoc};
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
 use tandem_shared::{ids::RoomName, ChatMessage};
@@ -23,6 +23,26 @@ impl Store for MemoryStore {
         Ok(RoomSnapshot {
             last_seq: all.last().map_or(0, |m| m.seq),
             recent: all[all.len().saturating_sub(tail)..].to_vec(),
+        })
+    }
+
+    fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        let rooms = self.rooms.lock();
+        let all = rooms
+            .get(room.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        // A room's messages are appended in `seq` order.
+        let end = before.map_or(all.len(), |before| all.partition_point(|m| m.seq < before));
+        let start = end.saturating_sub(limit);
+        Ok(HistoryPage {
+            messages: all[start..end].to_vec(),
+            has_more: start > 0,
         })
     }
 

@@ -33,6 +33,16 @@ pub struct RoomSnapshot {
     pub recent: Vec<Arc<ChatMessage>>,
 }
 
+/// One page of a room's history, as [`Store::history`] returns it.
+#[derive(Debug, Default, Clone)]
+pub struct HistoryPage {
+    /// Consecutive stored messages, oldest first.
+    pub messages: Vec<Arc<ChatMessage>>,
+    /// Whether the room has stored messages older than the first of `messages` (with no
+    /// `messages`: older than `before`).
+    pub has_more: bool,
+}
+
 /// What a room's shared document is made of on disk: the last compacted state and the
 /// updates stored since, each a Yjs v1 update.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -57,6 +67,15 @@ pub trait Store: Send + Sync + 'static {
     /// The room's counter and up to `tail` most recent messages.
     fn load_room(&self, room: &RoomName, tail: usize) -> Result<RoomSnapshot, StoreError>;
 
+    /// The newest `limit` of the room's messages with `seq < before` (any `seq` without
+    /// `before`), oldest first, and whether older ones remain.
+    fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError>;
+
     /// Store messages (of any rooms) in one transaction, all or none.
     fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<(), StoreError>;
 
@@ -75,4 +94,79 @@ pub trait Store: Send + Sync + 'static {
     /// Replace the room's snapshot with `snapshot`, which includes every update up to and
     /// including id `upto`, and drop those updates from the log, in one transaction.
     fn compact_doc(&self, room: &RoomName, snapshot: &[u8], upto: u64) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_shared::Member;
+
+    fn message(room: &str, seq: u64) -> Arc<ChatMessage> {
+        Arc::new(ChatMessage {
+            room: room.into(),
+            seq,
+            sender: Member {
+                id: "u1".into(),
+                name: "Ada".into(),
+            },
+            text: format!("m{seq}"),
+            ts: 1_700_000_000_000 + seq,
+            client_id: (seq % 2 == 0).then(|| format!("c{seq}")),
+        })
+    }
+
+    /// The seqs of a page and its `has_more`.
+    fn page(
+        store: &dyn Store,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> (Vec<u64>, bool) {
+        let page = store.history(room, before, limit).unwrap();
+        (page.messages.iter().map(|m| m.seq).collect(), page.has_more)
+    }
+
+    fn pages_history(store: &dyn Store) {
+        let (room, other) = (
+            RoomName::new("lobby").unwrap(),
+            RoomName::new("side").unwrap(),
+        );
+        assert_eq!(page(store, &room, None, 10), (vec![], false), "empty room");
+        let batch: Vec<_> = (1..=25)
+            .map(|seq| message("lobby", seq))
+            .chain((1..=3).map(|seq| message("side", seq)))
+            .collect();
+        store.append(&batch[..20]).unwrap();
+        store.append(&batch[20..]).unwrap();
+
+        assert_eq!(page(store, &room, None, 10), ((16..=25).collect(), true));
+        assert_eq!(page(store, &room, Some(16), 10), ((6..=15).collect(), true));
+        assert_eq!(page(store, &room, Some(6), 10), ((1..=5).collect(), false));
+        assert_eq!(
+            page(store, &room, Some(11), 10),
+            ((1..=10).collect(), false)
+        );
+        assert_eq!(page(store, &room, Some(1), 10), (vec![], false));
+        assert_eq!(
+            page(store, &room, Some(u64::MAX), 3),
+            (vec![23, 24, 25], true)
+        );
+        assert_eq!(page(store, &room, None, 100), ((1..=25).collect(), false));
+        assert_eq!(page(store, &room, Some(5), 0), (vec![], true));
+        assert_eq!(page(store, &other, None, 10), ((1..=3).collect(), false));
+        // Messages come back as stored.
+        let got = store.history(&room, Some(3), 2).unwrap().messages;
+        assert_eq!(got, [message("lobby", 1), message("lobby", 2)]);
+    }
+
+    #[test]
+    fn memory_store_pages_history() {
+        pages_history(&MemoryStore::default());
+    }
+
+    #[test]
+    fn sqlite_store_pages_history() {
+        let dir = tempfile::tempdir().unwrap();
+        pages_history(&SqliteStore::open(dir.path()).unwrap());
+    }
 }

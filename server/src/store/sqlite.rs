@@ -1,6 +1,6 @@
 //! The embedded default [`Store`]: one SQLite file in WAL mode under the data directory.
 
-use super::{RoomSnapshot, Store, StoreError, StoredDoc};
+use super::{HistoryPage, RoomSnapshot, Store, StoreError, StoredDoc};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use std::{path::Path, sync::Arc};
@@ -63,6 +63,25 @@ fn id_from_sql(id: i64) -> Result<u64, StoreError> {
     u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("document update id {id}")))
 }
 
+/// A history page newest first, read backwards along the primary key (room, seq).
+const HISTORY: &str = "SELECT seq, user_id, user_name, text, ts, client_id FROM messages
+     WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3";
+
+/// A `messages` row of `room`, selected as `seq, user_id, user_name, text, ts, client_id`.
+fn message(room: &RoomName, row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        room: room.as_str().to_owned(),
+        seq: row.get::<_, i64>(0)? as u64,
+        sender: Member {
+            id: row.get(1)?,
+            name: row.get(2)?,
+        },
+        text: row.get(3)?,
+        ts: row.get::<_, i64>(4)? as u64,
+        client_id: row.get(5)?,
+    })
+}
+
 impl Store for SqliteStore {
     fn load_room(&self, room: &RoomName, tail: usize) -> Result<RoomSnapshot, StoreError> {
         let conn = self.conn.lock();
@@ -72,19 +91,7 @@ impl Store for SqliteStore {
         )?;
         let limit = i64::try_from(tail).unwrap_or(i64::MAX);
         let mut recent = stmt
-            .query_map(params![room.as_str(), limit], |row| {
-                Ok(ChatMessage {
-                    room: room.as_str().to_owned(),
-                    seq: row.get::<_, i64>(0)? as u64,
-                    sender: Member {
-                        id: row.get(1)?,
-                        name: row.get(2)?,
-                    },
-                    text: row.get(3)?,
-                    ts: row.get::<_, i64>(4)? as u64,
-                    client_id: row.get(5)?,
-                })
-            })?
+            .query_map(params![room.as_str(), limit], |row| message(room, row))?
             .map(|m| m.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         recent.reverse();
@@ -93,6 +100,30 @@ impl Store for SqliteStore {
             None => 0,
         };
         Ok(RoomSnapshot { last_seq, recent })
+    }
+
+    fn history(
+        &self,
+        room: &RoomName,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(HISTORY)?;
+        // No stored seq reaches i64::MAX, so a larger `before` means "from the end".
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        // One row beyond the page says whether older ones remain.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut messages = stmt
+            .query_map(params![room.as_str(), before, fetch], |row| {
+                message(room, row)
+            })?
+            .map(|m| m.map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_more = messages.len() > limit;
+        messages.truncate(limit);
+        messages.reverse();
+        Ok(HistoryPage { messages, has_more })
     }
 
     fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<(), StoreError> {
@@ -191,6 +222,24 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_reads_the_primary_key_backwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let conn = store.conn.lock();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {HISTORY}"))
+            .unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(params!["lobby", 10, 5], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("; ");
+        assert!(plan.contains("USING PRIMARY KEY"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+    }
 
     #[test]
     fn documents_append_compact_and_reload() {

@@ -12,7 +12,9 @@ pub struct DecodeError {
 }
 
 /// The `type`s a client may send, for telling "unknown type" from "bad fields".
-const CLIENT_TYPES: &[&str] = &["hello", "join", "chat", "leave", "typing", "ping"];
+const CLIENT_TYPES: &[&str] = &[
+    "hello", "join", "chat", "leave", "typing", "history", "ping",
+];
 
 pub fn decode(text: &str) -> Result<ClientMsg, DecodeError> {
     match serde_json::from_str::<ClientMsg>(text) {
@@ -80,6 +82,16 @@ mod tests {
             ErrorCode::InvalidMessage
         );
         assert_eq!(code(r#"{"type":7}"#), ErrorCode::InvalidMessage);
+        for bad in [
+            r#"{"type":"history"}"#,
+            r#"{"type":"history","room":"x","before":"5"}"#,
+            r#"{"type":"history","room":"x","before":-1}"#,
+            r#"{"type":"history","room":"x","before":1.5}"#,
+            r#"{"type":"history","room":"x","limit":-1}"#,
+            r#"{"type":"history","room":"x","limit":4294967296}"#,
+        ] {
+            assert_eq!(code(bad), ErrorCode::InvalidMessage, "{bad}");
+        }
     }
 
     #[test]
@@ -93,6 +105,14 @@ mod tests {
         assert_eq!(
             decode(r#"{"type":"leave","room":"x"}"#).unwrap(),
             ClientMsg::Leave { room: "x".into() }
+        );
+        assert_eq!(
+            decode(r#"{"type":"history","room":"x","before":null,"limit":20}"#).unwrap(),
+            ClientMsg::History {
+                room: "x".into(),
+                before: None,
+                limit: Some(20),
+            }
         );
     }
 }

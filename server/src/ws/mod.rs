@@ -2,12 +2,13 @@
 //! room's shared document, y-websocket protocol) and `/echo`.
 //!
 //! `codec` decodes and encodes room messages, `frames` validates frames, `session` runs a room
-//! connection, `yjs` a document connection, `echo` the echo endpoint; `origin` and
-//! `ratelimit` are their policies.
+//! connection and `handlers` what its messages do, `yjs` a document connection, `echo` the
+//! echo endpoint; `origin` and `ratelimit` are their policies.
 
 pub(crate) mod codec;
 mod echo;
 mod frames;
+mod handlers;
 mod origin;
 mod ratelimit;
 pub(crate) mod session;

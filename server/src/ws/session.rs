@@ -3,20 +3,21 @@
 //!
 //! One task per connection `select!`s over shutdown, the slow-consumer mark, its outbox (frames
 //! from rooms, drained in batches so actix writes them in one flush), incoming frames and the
-//! heartbeat tick.
+//! heartbeat tick. What each message does is in `handlers.rs`.
 
-use super::codec::{self, DecodeError};
+use super::codec;
 use super::frames::{self, reason, Assembler, Incoming};
-use super::ratelimit::{RateLimit, Verdict};
+use super::handlers::{error, handle_text, Conn, Flow};
+use super::ratelimit::RateLimit;
 use crate::broker::{ConnId, Frame, Outbox};
 use crate::docs::Docs;
 use crate::rooms::Rooms;
 use crate::Config;
-use actix_ws::{CloseCode, CloseReason, MessageStream, Session};
+use actix_ws::{CloseCode, MessageStream, Session};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
-use tandem_shared::{ids, ids::RoomName, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
+use tandem_shared::{ErrorCode, ServerMsg, PROTOCOL_VERSION};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// Frames taken from the outbox per write batch.
@@ -31,28 +32,6 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     /// Every session task, so shutdown can wait for them to say goodbye.
     pub(crate) sessions: TaskTracker,
-}
-
-struct Conn {
-    id: ConnId,
-    user: String,
-    joined: HashSet<RoomName>,
-    outbox: Outbox,
-    limit: RateLimit,
-}
-
-enum Flow {
-    Continue,
-    Close(Option<CloseReason>),
-}
-
-fn error(code: ErrorCode, message: impl Into<String>, room: Option<&str>) -> ServerMsg {
-    ServerMsg::Error {
-        code,
-        message: message.into(),
-        room: room.map(str::to_owned),
-        client_id: None,
-    }
 }
 
 /// Drive one `/ws` connection until it closes.
@@ -173,176 +152,4 @@ async fn write(session: &mut Session, batch: &mut Vec<Frame>, slow: &Cancellatio
         }
     }
     true
-}
-
-/// Handle one text message. Errors go to the client through its outbox, after anything
-/// already queued, so replies stay in order.
-async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) -> Flow {
-    let reply = |conn: &Conn, msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
-    match conn.limit.check(Instant::now()) {
-        Verdict::Allow => {}
-        Verdict::Refuse { notify } => {
-            if notify {
-                let msg = format!(
-                    "too many messages: at most {} at once and {} per second; this one was dropped",
-                    shared.config.rate_burst, shared.config.rate_per_sec
-                );
-                reply(conn, error(ErrorCode::RateLimited, msg, None));
-            }
-            return Flow::Continue;
-        }
-        Verdict::Close => {
-            tracing::info!(conn = conn.id, "closing flooding client");
-            return Flow::Close(reason(CloseCode::Policy, "rate limit exceeded"));
-        }
-    }
-    let msg = match codec::decode(text) {
-        Ok(msg) => msg,
-        Err(DecodeError { code, message }) => {
-            reply(conn, error(code, message, None));
-            return Flow::Continue;
-        }
-    };
-    match msg {
-        ClientMsg::Hello {
-            protocol_version,
-            user_id,
-        } => {
-            if protocol_version != PROTOCOL_VERSION {
-                let msg = format!(
-                    "this page speaks protocol {protocol_version} but the server speaks {PROTOCOL_VERSION}: reload the page to update"
-                );
-                reply(conn, error(ErrorCode::ProtocolMismatch, msg, None));
-                return Flow::Close(reason(CloseCode::Policy, "protocol version mismatch"));
-            }
-            if !conn.joined.is_empty() {
-                let msg = "hello must come before joining rooms";
-                reply(conn, error(ErrorCode::HelloTooLate, msg, None));
-                return Flow::Continue;
-            }
-            if let Some(user) = user_id {
-                if let Err(e) = ids::user_id(&user) {
-                    reply(conn, error(e.code, e.message, None));
-                    return Flow::Continue;
-                }
-                conn.user = user;
-            }
-            let user_id = conn.user.clone();
-            reply(
-                conn,
-                ServerMsg::Hello {
-                    protocol_version,
-                    user_id,
-                },
-            );
-        }
-        ClientMsg::Join { room, name, since } => {
-            let (room_name, name) = match (RoomName::new(&room), ids::display_name(&name)) {
-                (Ok(r), Ok(n)) => (r, n),
-                (Err(e), _) | (_, Err(e)) => {
-                    reply(conn, error(e.code, e.message, Some(&room)));
-                    return Flow::Continue;
-                }
-            };
-            let joined = shared.rooms.join(
-                &room_name,
-                conn.id,
-                conn.user.clone(),
-                name,
-                since,
-                conn.outbox.clone(),
-            );
-            match joined.await {
-                Ok(()) => {
-                    conn.joined.insert(room_name);
-                }
-                Err(_) => reply(conn, unavailable(&room)),
-            }
-        }
-        ClientMsg::Chat {
-            room,
-            text,
-            client_id,
-        } => {
-            let fail = |conn: &Conn, e: ids::Invalid| {
-                let msg = ServerMsg::Error {
-                    code: e.code,
-                    message: e.message,
-                    room: Some(room.clone()),
-                    client_id: client_id.clone(),
-                };
-                reply(conn, msg);
-                Flow::Continue
-            };
-            let room_name = match RoomName::new(&room) {
-                Ok(r) => r,
-                Err(e) => return fail(conn, e),
-            };
-            if !conn.joined.contains(&room_name) {
-                let e = ids::Invalid {
-                    code: ErrorCode::NotJoined,
-                    message: format!("join room {room} before sending to it"),
-                };
-                return fail(conn, e);
-            }
-            if let Err(e) = ids::chat_text(&text)
-                .and_then(|()| client_id.as_deref().map_or(Ok(()), ids::client_id))
-            {
-                return fail(conn, e);
-            }
-            if shared
-                .rooms
-                .chat(&room_name, conn.id, text, client_id.clone())
-                .await
-                .is_err()
-            {
-                reply(conn, unavailable(&room));
-            }
-        }
-        ClientMsg::Leave { room } => {
-            let left = match RoomName::new(&room) {
-                Ok(r) => conn.joined.take(&r),
-                Err(e) => {
-                    reply(conn, error(e.code, e.message, Some(&room)));
-                    return Flow::Continue;
-                }
-            };
-            let Some(room_name) = left else {
-                reply(
-                    conn,
-                    error(
-                        ErrorCode::NotJoined,
-                        format!("you are not in room {room}"),
-                        Some(&room),
-                    ),
-                );
-                return Flow::Continue;
-            };
-            // If the room is unavailable the connection is out of it anyway.
-            let _ = shared.rooms.leave(&room_name, conn.id).await;
-            reply(conn, ServerMsg::Left { room });
-        }
-        ClientMsg::Typing { room } => match RoomName::new(&room) {
-            Ok(r) if conn.joined.contains(&r) => {
-                if shared.rooms.typing(&r, conn.id).await.is_err() {
-                    reply(conn, unavailable(&room));
-                }
-            }
-            Ok(_) => {
-                let msg = format!("join room {room} before typing in it");
-                reply(conn, error(ErrorCode::NotJoined, msg, Some(&room)));
-            }
-            Err(e) => reply(conn, error(e.code, e.message, Some(&room))),
-        },
-        ClientMsg::Ping { nonce } => reply(conn, ServerMsg::Pong { nonce }),
-    }
-    Flow::Continue
-}
-
-fn unavailable(room: &str) -> ServerMsg {
-    error(
-        ErrorCode::Unavailable,
-        "the room is unavailable right now; try again",
-        Some(room),
-    )
 }

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod docs;
+mod history;
 mod interop;
 mod lifecycle;
 mod rooms;

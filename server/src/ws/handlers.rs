@@ -1,0 +1,263 @@
+//! What each room-protocol message does for a `/ws` connection: rate limiting, decoding,
+//! validation, then the call into [`Rooms`](crate::rooms::Rooms). Replies go through the connection's outbox, after
+//! anything already queued, so they stay in order with the rooms' frames; nothing here touches
+//! the socket.
+
+use super::codec::{self, DecodeError};
+use super::frames::reason;
+use super::ratelimit::{RateLimit, Verdict};
+use super::session::Shared;
+use crate::broker::{ConnId, Outbox};
+use actix_ws::{CloseCode, CloseReason};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+use tandem_shared::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
+use tandem_shared::{ids, ids::RoomName, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
+
+/// One connection's protocol state.
+pub(super) struct Conn {
+    pub(super) id: ConnId,
+    /// The user id in force (the server's choice, or the one `hello` proposed).
+    pub(super) user: String,
+    pub(super) joined: HashSet<RoomName>,
+    pub(super) outbox: Outbox,
+    pub(super) limit: RateLimit,
+}
+
+/// Whether the session goes on after a message.
+pub(super) enum Flow {
+    Continue,
+    Close(Option<CloseReason>),
+}
+
+pub(super) fn error(code: ErrorCode, message: impl Into<String>, room: Option<&str>) -> ServerMsg {
+    ServerMsg::Error {
+        code,
+        message: message.into(),
+        room: room.map(str::to_owned),
+        client_id: None,
+    }
+}
+
+/// Handle one text message. Errors go to the client through its outbox, after anything
+/// already queued, so replies stay in order.
+pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) -> Flow {
+    let reply = |conn: &Conn, msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
+    match conn.limit.check(Instant::now()) {
+        Verdict::Allow => {}
+        Verdict::Refuse { notify } => {
+            if notify {
+                let msg = format!(
+                    "too many messages: at most {} at once and {} per second; this one was dropped",
+                    shared.config.rate_burst, shared.config.rate_per_sec
+                );
+                reply(conn, error(ErrorCode::RateLimited, msg, None));
+            }
+            return Flow::Continue;
+        }
+        Verdict::Close => {
+            tracing::info!(conn = conn.id, "closing flooding client");
+            return Flow::Close(reason(CloseCode::Policy, "rate limit exceeded"));
+        }
+    }
+    let msg = match codec::decode(text) {
+        Ok(msg) => msg,
+        Err(DecodeError { code, message }) => {
+            reply(conn, error(code, message, None));
+            return Flow::Continue;
+        }
+    };
+    match msg {
+        ClientMsg::Hello {
+            protocol_version,
+            user_id,
+        } => {
+            if protocol_version != PROTOCOL_VERSION {
+                let msg = format!(
+                    "this page speaks protocol {protocol_version} but the server speaks {PROTOCOL_VERSION}: reload the page to update"
+                );
+                reply(conn, error(ErrorCode::ProtocolMismatch, msg, None));
+                return Flow::Close(reason(CloseCode::Policy, "protocol version mismatch"));
+            }
+            if !conn.joined.is_empty() {
+                let msg = "hello must come before joining rooms";
+                reply(conn, error(ErrorCode::HelloTooLate, msg, None));
+                return Flow::Continue;
+            }
+            if let Some(user) = user_id {
+                if let Err(e) = ids::user_id(&user) {
+                    reply(conn, error(e.code, e.message, None));
+                    return Flow::Continue;
+                }
+                conn.user = user;
+            }
+            let user_id = conn.user.clone();
+            reply(
+                conn,
+                ServerMsg::Hello {
+                    protocol_version,
+                    user_id,
+                },
+            );
+        }
+        ClientMsg::Join { room, name, since } => {
+            let (room_name, name) = match (RoomName::new(&room), ids::display_name(&name)) {
+                (Ok(r), Ok(n)) => (r, n),
+                (Err(e), _) | (_, Err(e)) => {
+                    reply(conn, error(e.code, e.message, Some(&room)));
+                    return Flow::Continue;
+                }
+            };
+            let joined = shared.rooms.join(
+                &room_name,
+                conn.id,
+                conn.user.clone(),
+                name,
+                since,
+                conn.outbox.clone(),
+            );
+            match joined.await {
+                Ok(()) => {
+                    conn.joined.insert(room_name);
+                }
+                Err(_) => reply(conn, unavailable(&room)),
+            }
+        }
+        ClientMsg::Chat {
+            room,
+            text,
+            client_id,
+        } => {
+            let fail = |conn: &Conn, e: ids::Invalid| {
+                let msg = ServerMsg::Error {
+                    code: e.code,
+                    message: e.message,
+                    room: Some(room.clone()),
+                    client_id: client_id.clone(),
+                };
+                reply(conn, msg);
+                Flow::Continue
+            };
+            let room_name = match RoomName::new(&room) {
+                Ok(r) => r,
+                Err(e) => return fail(conn, e),
+            };
+            if !conn.joined.contains(&room_name) {
+                let e = ids::Invalid {
+                    code: ErrorCode::NotJoined,
+                    message: format!("join room {room} before sending to it"),
+                };
+                return fail(conn, e);
+            }
+            if let Err(e) = ids::chat_text(&text)
+                .and_then(|()| client_id.as_deref().map_or(Ok(()), ids::client_id))
+            {
+                return fail(conn, e);
+            }
+            if shared
+                .rooms
+                .chat(&room_name, conn.id, text, client_id.clone())
+                .await
+                .is_err()
+            {
+                reply(conn, unavailable(&room));
+            }
+        }
+        ClientMsg::Leave { room } => {
+            let left = match RoomName::new(&room) {
+                Ok(r) => conn.joined.take(&r),
+                Err(e) => {
+                    reply(conn, error(e.code, e.message, Some(&room)));
+                    return Flow::Continue;
+                }
+            };
+            let Some(room_name) = left else {
+                reply(
+                    conn,
+                    error(
+                        ErrorCode::NotJoined,
+                        format!("you are not in room {room}"),
+                        Some(&room),
+                    ),
+                );
+                return Flow::Continue;
+            };
+            // If the room is unavailable the connection is out of it anyway.
+            let _ = shared.rooms.leave(&room_name, conn.id).await;
+            reply(conn, ServerMsg::Left { room });
+        }
+        ClientMsg::Typing { room } => match RoomName::new(&room) {
+            Ok(r) if conn.joined.contains(&r) => {
+                if shared.rooms.typing(&r, conn.id).await.is_err() {
+                    reply(conn, unavailable(&room));
+                }
+            }
+            Ok(_) => {
+                let msg = format!("join room {room} before typing in it");
+                reply(conn, error(ErrorCode::NotJoined, msg, Some(&room)));
+            }
+            Err(e) => reply(conn, error(e.code, e.message, Some(&room))),
+        },
+        ClientMsg::History {
+            room,
+            before,
+            limit,
+        } => history(shared, conn, room, before, limit).await,
+        ClientMsg::Ping { nonce } => reply(conn, ServerMsg::Pong { nonce }),
+    }
+    Flow::Continue
+}
+
+/// `history`: a page of a joined room's stored messages, or an error naming the room.
+async fn history(
+    shared: &Shared,
+    conn: &Conn,
+    room: String,
+    before: Option<u64>,
+    limit: Option<u32>,
+) {
+    let reply = |msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
+    let room_name = match RoomName::new(&room) {
+        Ok(r) => r,
+        Err(e) => return reply(error(e.code, e.message, Some(&room))),
+    };
+    // Room access rules will hang off this check.
+    if !conn.joined.contains(&room_name) {
+        let msg = format!("join room {room} before reading its history");
+        return reply(error(ErrorCode::NotJoined, msg, Some(&room)));
+    }
+    if before == Some(0) {
+        let msg = "`before` must be a seq (1 or more); leave it out to read from the newest";
+        return reply(error(ErrorCode::InvalidMessage, msg, Some(&room)));
+    }
+    let limit = match limit.unwrap_or(HISTORY_PAGE_DEFAULT) {
+        0 => {
+            let msg =
+                format!("`limit` must be at least 1 (a page holds at most {HISTORY_PAGE_MAX})");
+            return reply(error(ErrorCode::InvalidMessage, msg, Some(&room)));
+        }
+        // Larger pages are clamped, not refused: the reply's `has_more` tells the rest.
+        n => n.min(HISTORY_PAGE_MAX) as usize,
+    };
+    match shared.rooms.history(&room_name, before, limit).await {
+        Ok(page) => reply(ServerMsg::History {
+            room,
+            messages: page
+                .messages
+                .into_iter()
+                .map(Arc::unwrap_or_clone)
+                .collect(),
+            has_more: page.has_more,
+        }),
+        Err(_) => reply(unavailable(&room)),
+    }
+}
+
+fn unavailable(room: &str) -> ServerMsg {
+    error(
+        ErrorCode::Unavailable,
+        "the room is unavailable right now; try again",
+        Some(room),
+    )
+}
