@@ -1,6 +1,7 @@
-//! A stock Yjs client beside the browsers: `server/tests/yjs-interop/browser-peer.mjs` run
-//! under Node.js with `yjs` + `y-websocket` from npm, pinned by that folder's
-//! `package-lock.json` (the packages the server's own interop test uses).
+//! A stock Yjs client beside the browsers: `server/tests/yjs-interop/browser-peer.mjs` (an
+//! editor) or `caret-peer.mjs` (a stock editor's remote-caret plugin) run under Node.js with
+//! `yjs` + `y-websocket` from npm, pinned by that folder's `package-lock.json` (the packages
+//! the server's own interop test uses).
 
 use std::{
     path::{Path, PathBuf},
@@ -47,7 +48,7 @@ pub fn install_packages(dir: &Path) {
     );
 }
 
-/// A running `browser-peer.mjs`; killed if dropped before it finished.
+/// A running peer script; killed if dropped before it finished.
 pub struct NodePeer {
     child: Child,
 }
@@ -66,6 +67,13 @@ impl Finished {
         let line = self.stdout.lines().find_map(|l| l.strip_prefix("ok "))?;
         serde_json::from_str(line).ok()
     }
+
+    /// What `caret-peer.mjs` read of the page's caret (`read <JSON>`): `anchor`, `head` (the
+    /// indexes it resolved to), `length` (the text's) and `cursor` (as received).
+    pub fn caret_read(&self) -> Option<serde_json::Value> {
+        let line = self.stdout.lines().find_map(|l| l.strip_prefix("read "))?;
+        serde_json::from_str(line).ok()
+    }
 }
 
 impl NodePeer {
@@ -80,14 +88,47 @@ impl NodePeer {
         awaited: &str,
         timeout: Duration,
     ) -> NodePeer {
+        Self::script(
+            "browser-peer.mjs",
+            &[ws_base, room, name, marker, awaited],
+            timeout,
+        )
+        .await
+    }
+
+    /// Start `caret-peer.mjs` on `{ws_base}/{room}` as `name`: a stock editor's remote-caret
+    /// plugin that waits until the text is `text` and reads `page_name`'s caret there as
+    /// y-codemirror.next does, expecting the end of the text; then publishes its own
+    /// selection (start to end of the text) the stock way, and exits once the text contains
+    /// `done` (giving up after `timeout`). Its `read …` line: [`Finished::caret_read`].
+    pub async fn caret_reader(
+        ws_base: &str,
+        room: &str,
+        name: &str,
+        page_name: &str,
+        text: &str,
+        done: &str,
+        timeout: Duration,
+    ) -> NodePeer {
+        Self::script(
+            "caret-peer.mjs",
+            &[ws_base, room, name, page_name, text, done],
+            timeout,
+        )
+        .await
+    }
+
+    /// Run `script` from the interop folder with `args` and the timeout (ms) last, after
+    /// installing the npm packages if needed.
+    async fn script(script: &str, args: &[&str], timeout: Duration) -> NodePeer {
         let dir = interop_dir();
         let install = dir.clone();
         tokio::task::spawn_blocking(move || install_packages(&install))
             .await
             .expect("npm ci did not panic");
         let child = Command::new("node")
-            .arg("browser-peer.mjs")
-            .args([ws_base, room, name, marker, awaited])
+            .arg(script)
+            .args(args)
             .arg(timeout.as_millis().to_string())
             .current_dir(&dir)
             .stdin(Stdio::null())
@@ -95,7 +136,7 @@ impl NodePeer {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("start node browser-peer.mjs: {e}"));
+            .unwrap_or_else(|e| panic!("start node {script}: {e}"));
         NodePeer { child }
     }
 

@@ -1,6 +1,8 @@
 //! The room's shared document, end to end: two people typing into it at once in two real
-//! browsers, one of them offline for a while, each seeing the other's caret, a reload; and a
-//! stock Yjs client (`yjs` + `y-websocket` under Node.js) editing it beside a browser.
+//! browsers, one of them offline for a while, each seeing the other's caret, a reload; a
+//! stock Yjs client (`yjs` + `y-websocket` under Node.js) editing it beside a browser; and a
+//! stock editor's caret plugin reading the page's caret (as y-codemirror.next does) while the
+//! page draws its caret.
 //!
 //! The page's contract: `doc-editor` (a textarea bound to the room's Y.Text "content") and a
 //! `doc-caret` with `data-name` for each other person's caret. Screenshots go to
@@ -297,4 +299,84 @@ async fn stock_client(shots: &Shots, server: &TestServer, alice: &Browser) {
         })
         .await;
     shots.take("answered", &[alice]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_editor_reads_the_pages_caret_at_the_end_and_the_page_shows_its_own() {
+    let _serial = one_at_a_time().await;
+    dist_dir();
+    let shots = Shots::new("doc-carets");
+    let server = TestServer::start().await;
+    with_browsers(&shots, &["alice"], async |b: &[Browser]| {
+        stock_carets(&shots, &server, &b[0]).await
+    })
+    .await;
+}
+
+/// Carets both ways with a stock editor (issue 7): Alice types, so her caret is at the end
+/// of the text, the place where y-codemirror.next's remote-caret plugin used to throw on the
+/// page's relative position and switch itself off. A stock editor's caret plugin
+/// (`caret-peer.mjs`, as "Node": `yjs` + `y-websocket` in Node.js, resolving her awareness
+/// `cursor` exactly as y-codemirror.next does) must find her caret at the end of the text;
+/// then it publishes its own selection as stock editors do, and Alice's page must draw it.
+async fn stock_carets(shots: &Shots, server: &TestServer, alice: &Browser) {
+    let room = "doc-carets";
+    alice.join_room(&server.url(""), room, "Alice").await;
+    alice
+        .wait_doc("the document editor", wait::TIMEOUT, |d| d.text.is_some())
+        .await;
+    let (typed, done) = ("Alice's caret is at the end.", " Done.");
+    alice.type_doc(typed).await;
+    let end = typed.encode_utf16().count() as u32;
+    alice
+        .wait_doc("her text, her caret after it", wait::TIMEOUT, |d| {
+            d.text() == typed && d.focused && d.selection == Some((end, end))
+        })
+        .await;
+
+    let ws_base = format!("ws://{}/yjs", server.addr());
+    let mut node =
+        NodePeer::caret_reader(&ws_base, room, "Node", "Alice", typed, done, MERGE).await;
+    // Node publishes its caret only after it has read Alice's, so her page showing it means
+    // that read is done; if Node gave up instead, say why.
+    let (exited, _) = wait::until(
+        "Alice: the stock editor's caret",
+        MERGE,
+        || {
+            let exited = node.exited();
+            async move { (exited, alice.shows_caret_of("Node").await) }
+        },
+        |(exited, shown)| *exited || *shown,
+    )
+    .await;
+    if exited {
+        let out = node.finish(Duration::from_secs(5)).await;
+        panic!("the stock editor ended early: {out:#?}");
+    }
+    shots.take("carets", &[alice]).await;
+
+    alice.type_doc(done).await;
+    let out = node.finish(MERGE).await;
+    assert!(out.success, "the stock editor failed: {out:#?}");
+    let read = out
+        .caret_read()
+        .unwrap_or_else(|| panic!("the stock editor printed what it read: {out:#?}"));
+    assert_eq!(
+        (&read["anchor"], &read["head"], &read["length"]),
+        (&end.into(), &end.into(), &end.into()),
+        "Alice's caret resolved at the end of the text: {read}"
+    );
+    // On the wire, as `JSON.stringify` of a stock editor's `Y.RelativePosition`: the end of
+    // the text is the text itself, with `item` (and `type`) null, not missing.
+    let at_end = serde_json::json!({"type": null, "tname": "content", "item": null, "assoc": 0});
+    assert_eq!(
+        read["cursor"],
+        serde_json::json!({"anchor": at_end, "head": at_end}),
+        "Alice's awareness cursor"
+    );
+    assert_eq!(
+        out.final_text().as_deref(),
+        Some(&*format!("{typed}{done}"))
+    );
+    // (Its caret has left with it: y-websocket removes its awareness state when it ends.)
 }

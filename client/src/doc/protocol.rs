@@ -10,9 +10,11 @@
 //!  "cursor": {"anchor": <relative position>, "head": <relative position>}}
 //! ```
 //!
-//! where a relative position is Yjs's JSON form (`{"item": {"client": …, "clock": …},
-//! "assoc": 0}`, or `{"tname": "content", "assoc": 0}` for the end of the text), which yrs's
-//! [`StickyIndex`] reads and writes. `cursor` is `null` until the person has placed a caret.
+//! where a relative position is what stock editors put there: the `Y.RelativePosition`
+//! object itself, so its JSON is `JSON.stringify(relPos)`, every key present:
+//! `{"type": null, "tname": "content", "item": {"client": …, "clock": …}, "assoc": 0}`, and
+//! `"item": null` at the end of the text (see [`relative_position`], which reads and writes
+//! it for [`Cursor`]). `cursor` is `null` until the person has placed a caret.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -103,11 +105,141 @@ pub struct User {
     pub color_light: Option<String>,
 }
 
-/// A selection as relative positions: `head` is where the caret is.
+/// A selection as relative positions: `head` is where the caret is. Both are positions in
+/// the root text [`TEXT`], in awareness as [`relative_position`] writes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
+    #[serde(with = "relative_position")]
     pub anchor: StickyIndex,
+    #[serde(with = "relative_position")]
     pub head: StickyIndex,
+}
+
+/// A [`StickyIndex`] in awareness as stock Yjs editors write and read it, for
+/// `#[serde(with = "relative_position")]`.
+///
+/// Stock editors (y-codemirror.next, y-prosemirror, y-quill) put the `Y.RelativePosition`
+/// object itself into awareness, so what goes over the wire is `JSON.stringify` of it, with
+/// all four keys and explicit nulls, and they read it back *without*
+/// `Y.createRelativePositionFromJSON`: y-codemirror.next hands the parsed object straight to
+/// `Y.createAbsolutePositionFromRelativePosition`, which tests `item !== null`, so a missing
+/// `item` (`undefined`) is taken for an item and throws. So this writes
+///
+/// ```json
+/// {"type": null, "tname": "content", "item": {"client": 7, "clock": 3}, "assoc": 0}
+/// {"type": null, "tname": "content", "item": null, "assoc": 0}
+/// ```
+///
+/// (a character; the end of the text, or an empty text), as Yjs 13.6 does: `tname` is the
+/// root type's name even beside an item, `type` (the id of a nested type) is null for a root
+/// type. yrs's own `Serialize` writes only the keys it has (`{"tname":"content","assoc":0}`),
+/// as does `Y.relativePositionToJSON`, which omits every null key; this reads that form too
+/// (missing keys are nulls, unknown keys are ignored), picking the scope as
+/// `Y.createAbsolutePositionFromRelativePosition` does: `item`, else `tname`, else `type`.
+///
+/// `assoc` is Yjs's number: ≥ 0 sticks to the character after the position
+/// ([`Assoc::After`], written `0`, what stock editors use), < 0 to the one before
+/// ([`Assoc::Before`], written `-1`); missing or null is 0, as in
+/// `Y.createRelativePositionFromJSON`.
+///
+/// The page positions only in its root text, so a position relative to a character is
+/// written with `tname` [`TEXT`] (a [`StickyIndex`] does not say which type holds it).
+pub mod relative_position {
+    use super::TEXT;
+    use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+    use yrs::{Assoc, ClientID, IndexScope, StickyIndex, ID};
+
+    /// Client ids are 53-bit (JavaScript's safe integers); yrs asserts it.
+    const MAX_CLIENT: u64 = (1 << 53) - 1;
+
+    /// An id as Yjs writes it (`Y.ID`: `{client, clock}`).
+    #[derive(Serialize, Deserialize)]
+    struct Id {
+        client: u64,
+        clock: u32,
+    }
+
+    impl From<&ID> for Id {
+        fn from(id: &ID) -> Self {
+            Id {
+                client: id.client.get(),
+                clock: id.clock,
+            }
+        }
+    }
+
+    impl Id {
+        fn to_id<E: de::Error>(&self) -> Result<ID, E> {
+            if self.client > MAX_CLIENT {
+                return Err(E::custom("a client id beyond 53 bits"));
+            }
+            Ok(ID::new(ClientID::new(self.client), self.clock))
+        }
+    }
+
+    /// `Y.RelativePosition`'s fields, in its order.
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(rename = "type")]
+        ty: Option<Id>,
+        tname: Option<&'a str>,
+        item: Option<Id>,
+        assoc: i8,
+    }
+
+    /// What is read: both forms (every key, or only the non-null ones).
+    #[derive(Deserialize)]
+    struct In {
+        #[serde(rename = "type", default)]
+        ty: Option<Id>,
+        #[serde(default)]
+        tname: Option<String>,
+        #[serde(default)]
+        item: Option<Id>,
+        #[serde(default)]
+        assoc: Option<f64>,
+    }
+
+    pub fn serialize<S: Serializer>(pos: &StickyIndex, serializer: S) -> Result<S::Ok, S::Error> {
+        let (ty, tname, item) = match pos.scope() {
+            IndexScope::Relative(id) => (None, Some(TEXT), Some(id.into())),
+            IndexScope::Root(name) => (None, Some(&**name), None),
+            IndexScope::Nested(id) => (Some(id.into()), None, None),
+        };
+        let assoc = match pos.assoc {
+            Assoc::After => 0,
+            Assoc::Before => -1,
+        };
+        Out {
+            ty,
+            tname,
+            item,
+            assoc,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<StickyIndex, D::Error> {
+        let pos = In::deserialize(deserializer)?;
+        let scope = match (pos.item, pos.tname, pos.ty) {
+            (Some(item), _, _) => IndexScope::Relative(item.to_id()?),
+            (None, Some(name), _) => IndexScope::Root(name.into()),
+            (None, None, Some(ty)) => IndexScope::Nested(ty.to_id()?),
+            (None, None, None) => {
+                return Err(de::Error::custom(
+                    "a relative position with no item, tname or type",
+                ))
+            }
+        };
+        let assoc = if pos.assoc.is_some_and(|a| a < 0.0) {
+            Assoc::Before
+        } else {
+            Assoc::After
+        };
+        Ok(StickyIndex::new(scope, assoc))
+    }
 }
 
 /// An awareness state. Unknown fields of other clients are ignored.
@@ -293,6 +425,112 @@ mod tests {
         assert!(State::parse(r#"{"user":{"name":" "}}"#).is_none());
         assert!(State::parse(r#"{"other":1}"#).is_none());
         assert!(State::parse("null").is_none());
+    }
+
+    /// A cursor's JSON, `anchor` and `head` both `pos`.
+    fn cursor_of(pos: &str) -> String {
+        format!(r#"{{"anchor":{pos},"head":{pos}}}"#)
+    }
+
+    fn read(pos: &str) -> StickyIndex {
+        let cursor: Cursor = serde_json::from_str(&cursor_of(pos))
+            .unwrap_or_else(|e| panic!("{pos} does not parse: {e}"));
+        assert_eq!(cursor.anchor, cursor.head);
+        cursor.head
+    }
+
+    fn written(pos: &StickyIndex) -> serde_json::Value {
+        let cursor = Cursor {
+            anchor: pos.clone(),
+            head: pos.clone(),
+        };
+        let v = serde_json::to_value(&cursor).unwrap();
+        assert_eq!(v["anchor"], v["head"]);
+        v["head"].clone()
+    }
+
+    #[test]
+    fn relative_positions_are_written_as_stock_editors_write_them() {
+        use serde_json::json;
+        use yrs::{Assoc, IndexScope, ID};
+        let id = ID::new(ClientID::new(7), 3);
+        let item = StickyIndex::new(IndexScope::Relative(id), Assoc::After);
+        let end = StickyIndex::new(IndexScope::Root(TEXT.into()), Assoc::After);
+        let before = StickyIndex::new(IndexScope::Relative(id), Assoc::Before);
+        let nested = StickyIndex::new(IndexScope::Nested(id), Assoc::After);
+        // `JSON.stringify` of a `Y.RelativePosition` (yjs 13.6.33): every key, nulls too.
+        assert_eq!(
+            written(&item),
+            json!({"type": null, "tname": "content", "item": {"client": 7, "clock": 3}, "assoc": 0})
+        );
+        assert_eq!(
+            written(&end),
+            json!({"type": null, "tname": "content", "item": null, "assoc": 0})
+        );
+        assert_eq!(written(&before)["assoc"], -1);
+        assert_eq!(
+            written(&nested),
+            json!({"type": {"client": 7, "clock": 3}, "tname": null, "item": null, "assoc": 0})
+        );
+        // In that key order, as `JSON.stringify` writes them.
+        let cursor = Cursor {
+            anchor: end.clone(),
+            head: end.clone(),
+        };
+        assert_eq!(
+            serde_json::to_string(&cursor).unwrap(),
+            cursor_of(r#"{"type":null,"tname":"content","item":null,"assoc":0}"#)
+        );
+        for pos in [item, end, before, nested] {
+            assert_eq!(read(&written(&pos).to_string()), pos, "round trip");
+        }
+    }
+
+    #[test]
+    fn relative_positions_are_read_in_both_forms() {
+        use yrs::{Assoc, IndexScope, ID};
+        let id = ID::new(ClientID::new(7), 3);
+        let item = StickyIndex::new(IndexScope::Relative(id), Assoc::After);
+        let end = StickyIndex::new(IndexScope::Root(TEXT.into()), Assoc::After);
+        // `JSON.stringify(relPos)`, `Y.relativePositionToJSON(relPos)` (no null keys), and
+        // what this page wrote before (yrs's serde).
+        for json in [
+            r#"{"type":null,"tname":"content","item":{"client":7,"clock":3},"assoc":0}"#,
+            r#"{"tname":"content","item":{"client":7,"clock":3},"assoc":0}"#,
+            r#"{"item":{"client":7,"clock":3},"assoc":0}"#,
+            r#"{"type":null,"tname":null,"item":{"client":7,"clock":3},"assoc":0}"#,
+            // Older editors: no `assoc` (0); unknown keys are ignored.
+            r#"{"item":{"client":7,"clock":3}}"#,
+            r#"{"item":{"client":7,"clock":3},"assoc":null,"extra":[1]}"#,
+            r#"{"item":{"client":7,"clock":3},"assoc":2}"#,
+        ] {
+            assert_eq!(read(json), item, "{json}");
+        }
+        for json in [
+            r#"{"type":null,"tname":"content","item":null,"assoc":0}"#,
+            r#"{"tname":"content","assoc":0}"#,
+        ] {
+            assert_eq!(read(json), end, "{json}");
+        }
+        let before = read(r#"{"type":null,"tname":"content","item":null,"assoc":-1}"#);
+        assert_eq!(before.assoc, Assoc::Before);
+        assert_eq!(before.scope(), &IndexScope::Root(TEXT.into()));
+        let nested = read(r#"{"type":{"client":7,"clock":3},"tname":null,"item":null}"#);
+        assert_eq!(nested.scope(), &IndexScope::Nested(id));
+        // What Yjs cannot resolve either, and ids yrs cannot hold, are refused.
+        for bad in [
+            r#"{"type":null,"tname":null,"item":null,"assoc":0}"#,
+            r#"{}"#,
+            r#"{"item":{"client":9007199254740992,"clock":0}}"#,
+            r#"{"item":{"client":-1,"clock":0}}"#,
+            r#"{"item":{"clock":0}}"#,
+            r#""content""#,
+        ] {
+            assert!(
+                serde_json::from_str::<Cursor>(&cursor_of(bad)).is_err(),
+                "{bad} refused"
+            );
+        }
     }
 
     #[test]

@@ -477,9 +477,22 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["user"]["name"], "Ada");
         assert_eq!(v["user"]["colorLight"], "#4f46e533");
-        assert_eq!(v["cursor"]["anchor"]["item"]["client"], 1);
-        assert_eq!(v["cursor"]["anchor"]["assoc"], 0);
-        assert_eq!(v["cursor"]["head"]["tname"], "content");
+        // `JSON.stringify` of the `Y.RelativePosition`s a stock editor would publish: every
+        // key, with explicit nulls (y-codemirror.next reads a missing `item` as an item and
+        // throws); the end of the text is the text itself.
+        assert_eq!(
+            v["cursor"],
+            serde_json::json!({
+                "anchor": {"type": null, "tname": "content", "item": {"client": 1, "clock": 0}, "assoc": 0},
+                "head": {"type": null, "tname": "content", "item": null, "assoc": 0},
+            })
+        );
+        // An empty document: both ends are the text itself.
+        let mut b = Replica::with_client_id(2, "Bo", "#4f46e5");
+        b.select(Selection::caret(0));
+        let v: serde_json::Value = serde_json::from_str(&b.local.to_json()).unwrap();
+        let end = serde_json::json!({"type": null, "tname": "content", "item": null, "assoc": 0});
+        assert_eq!(v["cursor"], serde_json::json!({"anchor": end, "head": end}));
     }
 
     #[test]
