@@ -10,7 +10,8 @@
 //! chromedriver process), [`browser`] (one browser session: actions, page and document
 //! snapshots, screenshots), [`proxy`] (cut and restore), [`wait`] (polling with deadlines),
 //! [`scenario`] (one at a time, screenshots, teardown), [`node`] (a stock Yjs client under
-//! Node.js beside the browsers).
+//! Node.js beside the browsers), [`trunk`] (`trunk serve` with its proxies pointed at the test
+//! server, for the dev-loop test).
 
 pub mod browser;
 pub mod driver;
@@ -18,6 +19,7 @@ pub mod node;
 pub mod proxy;
 pub mod scenario;
 pub mod server;
+pub mod trunk;
 pub mod wait;
 
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
-//! Project automation: `cargo xtask run | test | bench | autobahn | tools`.
+//! Project automation: `cargo xtask run | test | bench | autobahn | tools`, and
+//! `strip-wasm`, trunk's post-build hook.
 //!
 //! Each command first installs what it needs if it is missing (the wasm32 target, the
 //! `wasm-bindgen-cli` matching `Cargo.lock`, trunk, Python tools), so both README commands
@@ -6,6 +7,7 @@
 
 mod browser;
 mod tools;
+mod wasm;
 
 use std::{
     io::{BufRead, BufReader},
@@ -23,7 +25,10 @@ const USAGE: &str = "usage: cargo xtask <command>
   e2e        only the multi-browser end-to-end tests (builds the client first)
   bench      measure fan-out throughput and memory per idle connection
   autobahn   run the Autobahn|TestSuite cases (kosoku) against /echo
-  tools      only install what is missing";
+  tools      only install what is missing
+  strip-wasm [DIR]
+             trunk's post-build hook (Trunk.toml): remove the custom sections of the .wasm
+             in DIR (default $TRUNK_STAGING_DIR) and fix the page's SRI hash of it";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("autobahn") => tools::ensure_all(false).and_then(|()| autobahn()),
         Some("tools") => tools::ensure_all(false),
+        Some("strip-wasm") => wasm::strip_wasm(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -140,11 +146,13 @@ fn e2e() -> Result {
     e2e_tests()
 }
 
-/// The multi-browser suite (`e2e/`): needs `dist/` built and chromedriver installed.
+/// The multi-browser suite (`e2e/`): needs `dist/` built and chromedriver installed; its
+/// dev-loop test (`e2e/tests/devloop.rs`) also runs `trunk serve`.
 fn e2e_tests() -> Result {
     sh(cargo()
         .args(["test", "-p", "tandem-e2e"])
-        .env("CHROMEDRIVER", tools::CHROMEDRIVER))
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        .env("TRUNK", tools::trunk()))
 }
 
 /// A release server started for a check, stopped (SIGTERM, then waited for) on drop.
