@@ -1,6 +1,7 @@
 //! The browser APIs the page uses besides the socket: local storage, the address bar and
 //! history, the title, the clock and randomness. Thin and forgiving: where an API is
-//! missing or refuses (private mode storage, no window in a worker), they do nothing.
+//! missing or refuses (private mode storage, a full quota, no window in a worker), they do
+//! nothing and say so where it matters.
 
 use tandem_shared::ids::RoomName;
 use wasm_bindgen::JsValue;
@@ -10,12 +11,20 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// 48 random bits as 12 hex digits (ids, not secrets).
-pub fn random_token() -> String {
-    format!(
-        "{:012x}",
-        (js_sys::Math::random() * (1u64 << 48) as f64) as u64
-    )
+/// 128 random bits from the browser's cryptographic generator, as 32 hex digits (for ids
+/// nobody may guess, such as `client_id`s). Falls back to `Math.random` where `crypto` is
+/// missing.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -26,10 +35,49 @@ pub fn storage_get(key: &str) -> Option<String> {
     storage()?.get_item(key).ok()?.filter(|v| !v.is_empty())
 }
 
-pub fn storage_set(key: &str, value: &str) {
+/// Store `value` under `key`; false if the browser refused (no storage, quota full).
+pub fn storage_set(key: &str, value: &str) -> bool {
+    storage().is_some_and(|s| s.set_item(key, value).is_ok())
+}
+
+pub fn storage_remove(key: &str) {
     if let Some(s) = storage() {
-        let _ = s.set_item(key, value);
+        let _ = s.remove_item(key);
     }
+}
+
+/// Every stored `(key, value)` whose key starts with `prefix`.
+pub fn storage_entries(prefix: &str) -> Vec<(String, String)> {
+    let Some(s) = storage() else {
+        return Vec::new();
+    };
+    let len = s.length().unwrap_or(0);
+    (0..len)
+        .filter_map(|i| s.key(i).ok().flatten())
+        .filter(|k| k.starts_with(prefix))
+        .filter_map(|k| s.get_item(&k).ok().flatten().map(|v| (k, v)))
+        .collect()
+}
+
+/// Bytes kept under `key` (base64: storage holds strings).
+pub fn storage_get_bytes(key: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = storage_get(key)?;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+/// Keep `bytes` under `key`; false if the browser refused.
+pub fn storage_set_bytes(key: &str, bytes: &[u8]) -> bool {
+    use base64::Engine;
+    storage_set(
+        key,
+        &base64::engine::general_purpose::STANDARD.encode(bytes),
+    )
+}
+
+/// Log a problem the person cannot act on (the console is where a developer looks).
+pub fn warn(what: &str) {
+    web_sys::console::warn_1(&format!("tandem: {what}").into());
 }
 
 /// The room named by the address bar (`/r/<room>`), if valid.

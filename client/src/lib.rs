@@ -1,19 +1,26 @@
-//! Tandem's browser client (yew, wasm32). [`app`] is the page (its parts in [`view`]),
-//! [`state`] its pure state and reducer, [`timeline`] the ordered message list and
-//! [`backoff`] the reconnection schedule (all three tested on the host), [`net`] the
-//! WebSocket link, [`doc`] each room's shared document (a `yrs::Doc` synced over
-//! y-websocket; its pure parts tested on the host) and [`browser`] the few other browser
-//! APIs the page uses. A library so that tests in `tests/` (host and wasm-bindgen-test in
-//! the browser) can use its parts.
+//! Tandem's browser client (yew, wasm32).
+//!
+//! - [`model`]: the pure model — state and reducer, timeline, backoff, what is kept in
+//!   storage, and the shared document's replica, undo and diff. No yew, no web-sys; tested
+//!   on the host.
+//! - [`net`]: the one reconnecting socket type, used for the chat (`/ws`) and for each
+//!   document (`/yjs/<room>`).
+//! - [`app`]: the root component; it coordinates the chat socket, routing, the address bar,
+//!   the title and page-level events, and hands state down.
+//! - [`components`]: the parts of the page, each with its props and callbacks up: the
+//!   connection status, tabs, join form, chat pane, presence, and one document pane per
+//!   joined room that owns its replica, socket, editor and timers.
+//! - [`browser`]: the few other browser APIs the page uses (storage, address bar, title,
+//!   clock, randomness).
+//!
+//! A library so that tests in `tests/` (host and wasm-bindgen-test in the browser) can use
+//! its parts.
 
 pub mod app;
-pub mod backoff;
 pub mod browser;
-pub mod doc;
+pub mod components;
+pub mod model;
 pub mod net;
-pub mod state;
-pub mod timeline;
-pub mod view;
 
 /// Mount the page on `<body>`.
 pub fn start() {

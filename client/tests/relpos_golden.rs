@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use tandem_client::doc::protocol::{self, Cursor, Incoming};
-use tandem_client::doc::{Replica, Selection};
+use tandem_client::model::doc::protocol::{self, Cursor, Incoming};
+use tandem_client::model::doc::{Replica, Selection};
 
 /// The page's client id, and the stock document's: beyond `i32`, as Yjs's random ids are.
 const CLIENT: u64 = 3_735_928_559;
@@ -190,7 +190,7 @@ fn page_case(case: &Case) -> PageCase {
     for op in case.ops {
         let (next, caret) = apply(&text, op);
         updates.push(
-            page.edit(&next, Some(caret))
+            page.edit(&next, Some(caret), 0)
                 .expect("the edit changes the text"),
         );
         text = next;

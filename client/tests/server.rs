@@ -10,218 +10,26 @@
 //! binary fail too: read the first failure.)
 //!
 //! Most sockets here are plain gloo-net WebSockets speaking the wire protocol through
-//! `tandem_shared`; one test drives the client's own link (`tandem_client::net`), whose
+//! `tandem_shared`; one test drives the client's own link (`tandem_client::net::Socket`), whose
 //! reconnection the multi-browser suite in `e2e/` also exercises through the page.
 //! The file is empty on the host.
 #![cfg(target_arch = "wasm32")]
 
+#[path = "support/server.rs"]
+mod peer;
 mod support;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver};
-use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
-use support::{sleep_ms, within, WAIT_MS};
-use tandem_client::net::{self, NetEvent};
-use tandem_shared::{ChatMessage, ClientMsg, Member, ServerMsg, PROTOCOL_VERSION};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use futures::StreamExt;
+use peer::{names, restart_server, unique, ws_url, Peer};
+use support::within;
+use tandem_client::net::{Chat, Socket, SocketEvent};
+
+type NetEvent = SocketEvent<ServerMsg>;
+use tandem_shared::{ClientMsg, ServerMsg};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// The server's WebSocket URL, as `cargo xtask test` compiled it in.
-fn ws_url() -> &'static str {
-    option_env!("TANDEM_TEST_WS").unwrap_or_else(|| missing("TANDEM_TEST_WS"))
-}
-
-/// The xtask control server's base URL (`POST /restart`).
-fn control_url() -> &'static str {
-    option_env!("TANDEM_TEST_CONTROL").unwrap_or_else(|| missing("TANDEM_TEST_CONTROL"))
-}
-
-fn missing(var: &str) -> ! {
-    panic!(
-        "{var} was not set when these tests were compiled, so there is no server to test \
-         against: run them through `cargo xtask test`, which starts one and sets \
-         TANDEM_TEST_WS=ws://HOST:PORT/ws and TANDEM_TEST_CONTROL=http://HOST:PORT"
-    )
-}
-
-/// A name no other test (or earlier run against the same data directory) uses.
-fn unique(prefix: &str) -> String {
-    let n = (js_sys::Math::random() * 1e12) as u64;
-    format!("{prefix}-{n:x}")
-}
-
-/// What a socket yields: a protocol message, or its end (with the close code, if any).
-enum Event {
-    Msg(ServerMsg),
-    Closed(Option<u16>),
-}
-
-/// One protocol client on a browser WebSocket.
-struct Peer {
-    ws: WebSocket,
-    user_id: String,
-}
-
-impl Peer {
-    /// Open a socket, read `welcome`, and say `hello` with `user_id`.
-    async fn open(user_id: &str) -> Result<Peer, String> {
-        let ws = WebSocket::open(ws_url()).map_err(|e| format!("open {}: {e}", ws_url()))?;
-        let mut peer = Peer {
-            ws,
-            user_id: user_id.to_owned(),
-        };
-        match peer.next().await {
-            Event::Msg(ServerMsg::Welcome {
-                protocol_version, ..
-            }) => assert_eq!(protocol_version, PROTOCOL_VERSION),
-            Event::Msg(other) => return Err(format!("expected welcome, got {other:?}")),
-            Event::Closed(code) => return Err(format!("closed before welcome ({code:?})")),
-        }
-        peer.send(&ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            user_id: Some(user_id.to_owned()),
-        })
-        .await;
-        match peer
-            .recv_until("hello", |m| matches!(m, ServerMsg::Hello { .. }))
-            .await
-        {
-            ServerMsg::Hello { user_id, .. } => assert_eq!(user_id, peer.user_id),
-            _ => unreachable!(),
-        }
-        Ok(peer)
-    }
-
-    async fn connect(user_id: &str) -> Peer {
-        within("welcome and hello", WAIT_MS, Peer::open(user_id))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Connect, retrying while the server is not (yet) there.
-    async fn reconnect(user_id: &str) -> Peer {
-        within("the server to accept a connection again", 30_000, async {
-            loop {
-                let attempt = within("welcome and hello", WAIT_MS, Peer::open(user_id)).await;
-                match attempt {
-                    Ok(peer) => return peer,
-                    Err(_) => sleep_ms(250).await,
-                }
-            }
-        })
-        .await
-    }
-
-    async fn send(&mut self, msg: &ClientMsg) {
-        let text = serde_json::to_string(msg).expect("client messages serialize");
-        self.ws.send(Message::Text(text)).await.expect("send");
-    }
-
-    async fn next(&mut self) -> Event {
-        loop {
-            match within("a frame", WAIT_MS, self.ws.next()).await {
-                Some(Ok(Message::Text(text))) => {
-                    let msg = serde_json::from_str(&text)
-                        .unwrap_or_else(|e| panic!("unreadable frame {text:?}: {e}"));
-                    return Event::Msg(msg);
-                }
-                Some(Ok(Message::Bytes(b))) => panic!("binary frame ({} bytes)", b.len()),
-                // An `error` event precedes the `close` event that ends the stream.
-                Some(Err(WebSocketError::ConnectionError)) => continue,
-                Some(Err(WebSocketError::ConnectionClose(ev))) => {
-                    return Event::Closed(Some(ev.code))
-                }
-                Some(Err(e)) => panic!("socket error: {e}"),
-                None => return Event::Closed(None),
-            }
-        }
-    }
-
-    /// The next message matching `pred`, skipping others (presence, typing, pongs…).
-    async fn recv_until(&mut self, what: &str, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
-        loop {
-            match self.next().await {
-                Event::Msg(m) if pred(&m) => return m,
-                Event::Msg(_) => {}
-                Event::Closed(code) => panic!("closed ({code:?}) while waiting for {what}"),
-            }
-        }
-    }
-
-    async fn join(&mut self, room: &str, name: &str, since: Option<u64>) -> ServerMsg {
-        self.send(&ClientMsg::Join {
-            room: room.into(),
-            name: name.into(),
-            since,
-        })
-        .await;
-        self.recv_until("joined", |m| matches!(m, ServerMsg::Joined { .. }))
-            .await
-    }
-
-    async fn chat(&mut self, room: &str, text: &str, client_id: &str) {
-        self.send(&ClientMsg::Chat {
-            room: room.into(),
-            text: text.into(),
-            client_id: Some(client_id.into()),
-        })
-        .await;
-    }
-
-    async fn recv_chat(&mut self) -> ChatMessage {
-        match self
-            .recv_until("chat", |m| matches!(m, ServerMsg::Chat(_)))
-            .await
-        {
-            ServerMsg::Chat(m) => m,
-            _ => unreachable!(),
-        }
-    }
-
-    /// Wait for the server to close this socket and return the close code.
-    async fn closed(&mut self) -> Option<u16> {
-        loop {
-            if let Event::Closed(code) = self.next().await {
-                return code;
-            }
-        }
-    }
-}
-
-fn names(members: &[Member]) -> Vec<&str> {
-    let mut v: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
-    v.sort_unstable();
-    v
-}
-
-/// `POST {control}/restart`: resolves once the server is back on the same port.
-async fn restart_server() {
-    let url = format!("{}/restart", control_url());
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let window = web_sys::window().expect("window");
-    let resp = within(
-        "the control server to restart the server",
-        30_000,
-        JsFuture::from(window.fetch_with_str_and_init(&url, &init)),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("POST {url}: {e:?}"));
-    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
-    let body = match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()),
-        Err(_) => None,
-    };
-    assert!(
-        resp.ok(),
-        "POST {url}: {} {}",
-        resp.status(),
-        body.unwrap_or_default()
-    );
-}
 
 /// Two browser sockets join one room, see each other arrive and leave, and exchange messages;
 /// the sender's copy is its acknowledgement, and a repeated `client_id` is not delivered twice.
@@ -377,15 +185,15 @@ async fn next_event(
     .await
 }
 
-/// The client's own link (`tandem_client::net`), not a bare socket: after the server
+/// The client's own socket (`tandem_client::net::Socket`), not a bare one: after the server
 /// restarts it reports the close and reconnects by itself, and the room catches up from the
 /// last `seq` it saw.
 #[wasm_bindgen_test]
 async fn the_client_link_reconnects_by_itself_after_a_restart() {
     let (tx, mut events) = unbounded();
-    let link = net::connect(
+    let link = Socket::open(
         ws_url(),
-        unique("link"),
+        Chat::new(unique("link")),
         yew::Callback::from(move |e: NetEvent| {
             let _ = tx.unbounded_send(e);
         }),
@@ -401,16 +209,16 @@ async fn the_client_link_reconnects_by_itself_after_a_restart() {
         text: text.into(),
         client_id: Some(format!("link-{text}")),
     };
-    let is_open = |e: &NetEvent| matches!(e, NetEvent::Open);
-    let is_joined = |e: &NetEvent| matches!(e, NetEvent::Message(ServerMsg::Joined { .. }));
-    let is_chat = |e: &NetEvent| matches!(e, NetEvent::Message(ServerMsg::Chat(_)));
+    let is_open = |e: &NetEvent| matches!(e, SocketEvent::Open);
+    let is_joined = |e: &NetEvent| matches!(e, SocketEvent::Message(ServerMsg::Joined { .. }));
+    let is_chat = |e: &NetEvent| matches!(e, SocketEvent::Message(ServerMsg::Chat(_)));
 
     next_event(&mut events, "open", is_open).await;
     assert!(link.send(join(None)));
     next_event(&mut events, "joined", is_joined).await;
     assert!(link.send(chat("first")));
     match next_event(&mut events, "the ack of the first message", is_chat).await {
-        NetEvent::Message(ServerMsg::Chat(m)) => {
+        SocketEvent::Message(ServerMsg::Chat(m)) => {
             assert_eq!((m.seq, m.text.as_str()), (1, "first"))
         }
         _ => unreachable!(),
@@ -418,13 +226,13 @@ async fn the_client_link_reconnects_by_itself_after_a_restart() {
 
     restart_server().await;
     next_event(&mut events, "closed", |e| {
-        matches!(e, NetEvent::Closed { .. })
+        matches!(e, SocketEvent::Closed { .. })
     })
     .await;
     next_event(&mut events, "open again, by itself", is_open).await;
     assert!(link.send(join(Some(1))));
     match next_event(&mut events, "joined again", is_joined).await {
-        NetEvent::Message(ServerMsg::Joined {
+        SocketEvent::Message(ServerMsg::Joined {
             history, last_seq, ..
         }) => {
             assert!(history.is_empty(), "nothing new since seq 1: {history:?}");
@@ -434,7 +242,7 @@ async fn the_client_link_reconnects_by_itself_after_a_restart() {
     }
     assert!(link.send(chat("second")));
     match next_event(&mut events, "the ack of the second message", is_chat).await {
-        NetEvent::Message(ServerMsg::Chat(m)) => {
+        SocketEvent::Message(ServerMsg::Chat(m)) => {
             assert_eq!((m.seq, m.text.as_str()), (2, "second"))
         }
         _ => unreachable!(),

@@ -9,11 +9,13 @@
 //! - the room's shared document: `doc-editor` (a textarea bound to the room's Y.Text
 //!   "content"), and a `doc-caret` with `data-name` for each other person's caret.
 
+pub use crate::view::{DocView, Message, Snapshot, Tab};
+use crate::view::{DOC_JS, SNAPSHOT_JS};
 use crate::{driver::Chromedriver, wait};
 use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 /// Chromium's flags: headless, and nothing in the background that could reach the network.
 const CHROME_ARGS: &[&str] = &[
@@ -30,9 +32,14 @@ const CHROME_ARGS: &[&str] = &[
 pub struct Browser {
     /// Who this is in the scenario (and in screenshot names).
     pub who: String,
-    client: Client,
-    /// The browser's own profile (`--user-data-dir`), so its localStorage is its own.
-    _profile: tempfile::TempDir,
+    /// The WebDriver session; replaced when the browser is restarted. (A std `Mutex`, held
+    /// only to clone or swap the handle, never across an await.)
+    client: Mutex<Client>,
+    /// Where chromedriver listens, to start the browser again.
+    driver: String,
+    /// The browser's own profile (`--user-data-dir`), so its localStorage is its own; kept
+    /// across a restart.
+    profile: tempfile::TempDir,
 }
 
 /// How a message is sent.
@@ -42,159 +49,6 @@ pub enum Via {
     Button,
 }
 
-/// What the page shows, read in one script call.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Snapshot {
-    /// `data-state` of `connection-status`.
-    pub status: Option<String>,
-    /// The composer is there: the page is in a room.
-    pub in_room: bool,
-    /// The join form is there.
-    pub join_form: bool,
-    pub messages: Vec<Message>,
-    /// Text of each `presence-member`.
-    pub members: Vec<String>,
-    pub tabs: Vec<Tab>,
-    /// Set when the page could not be read (e.g. while it loads).
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Message {
-    pub text: String,
-    pub seq: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Tab {
-    pub room: Option<String>,
-    pub active: Option<String>,
-}
-
-const SNAPSHOT_JS: &str = r#"
-const q = (id) => Array.from(document.querySelectorAll(`[data-testid="${id}"]`));
-const status = q("connection-status")[0];
-return {
-  status: status ? status.getAttribute("data-state") : null,
-  in_room: q("composer").length > 0,
-  join_form: q("join-button").length > 0,
-  messages: q("message").map((e) => {
-    const seq = e.getAttribute("data-seq");
-    return { text: e.textContent, seq: seq === null || seq === "" ? null : Number(seq) };
-  }),
-  members: q("presence-member").map((e) => e.textContent),
-  tabs: q("room-tab").map((e) => ({
-    room: e.getAttribute("data-room"),
-    active: e.getAttribute("data-active"),
-  })),
-};
-"#;
-
-/// The shared document as the page shows it, read in one script call.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DocView {
-    /// The `doc-editor`'s value; `None` while there is no editor.
-    pub text: Option<String>,
-    /// The editor has the focus.
-    pub focused: bool,
-    /// The editor's selection (start, end), in UTF-16 units.
-    pub selection: Option<(u32, u32)>,
-    /// `data-name` of each `doc-caret`.
-    pub carets: Vec<String>,
-    /// Set when the page could not be read (e.g. while it loads).
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-const DOC_JS: &str = r#"
-const editor = document.querySelector('[data-testid="doc-editor"]');
-return {
-  text: editor ? editor.value : null,
-  focused: !!editor && document.activeElement === editor,
-  selection: editor ? [editor.selectionStart, editor.selectionEnd] : null,
-  carets: Array.from(document.querySelectorAll('[data-testid="doc-caret"]'))
-    .map((e) => e.getAttribute("data-name") || ""),
-};
-"#;
-
-impl DocView {
-    /// The editor's text, or "" when there is none.
-    pub fn text(&self) -> &str {
-        self.text.as_deref().unwrap_or("")
-    }
-
-    /// How many times `s` occurs in the text (without overlaps).
-    pub fn count(&self, s: &str) -> usize {
-        self.text().matches(s).count()
-    }
-}
-
-impl Snapshot {
-    pub fn is_live(&self) -> bool {
-        self.status.as_deref() == Some("live")
-    }
-
-    /// The tokens of `universe` found in the messages, in page order, one entry per message
-    /// element that contains one (so a duplicate shows up twice).
-    pub fn tokens(&self, universe: &[String]) -> Vec<String> {
-        self.messages
-            .iter()
-            .filter_map(|m| universe.iter().find(|t| m.text.contains(t.as_str())))
-            .cloned()
-            .collect()
-    }
-
-    /// The message holding `token` is there and confirmed (has its `seq`).
-    pub fn confirmed(&self, token: &str) -> bool {
-        self.messages
-            .iter()
-            .any(|m| m.text.contains(token) && m.seq.is_some())
-    }
-
-    /// The messages holding tokens of `universe`, as (token, seq) in page order.
-    pub fn sequenced(&self, universe: &[String]) -> Vec<(String, Option<u64>)> {
-        self.messages
-            .iter()
-            .filter_map(|m| {
-                universe
-                    .iter()
-                    .find(|t| m.text.contains(t.as_str()))
-                    .map(|t| (t.clone(), m.seq))
-            })
-            .collect()
-    }
-
-    /// Exactly the given tokens, each once, in this order, every one confirmed.
-    pub fn shows_exactly(&self, expected: &[String]) -> bool {
-        let seen = self.sequenced(expected);
-        seen.len() == expected.len()
-            && seen
-                .iter()
-                .zip(expected)
-                .all(|((t, seq), e)| t == e && seq.is_some())
-    }
-
-    /// How many `presence-member` entries name `name`.
-    pub fn members_named(&self, name: &str) -> usize {
-        self.members.iter().filter(|m| m.contains(name)).count()
-    }
-
-    /// Presence lists exactly these names, each once.
-    pub fn presence_is(&self, names: &[&str]) -> bool {
-        self.members.len() == names.len() && names.iter().all(|n| self.members_named(n) == 1)
-    }
-
-    /// If the page has room tabs, the active one is `room`.
-    pub fn active_tab_is(&self, room: &str) -> bool {
-        self.tabs.is_empty()
-            || self
-                .tabs
-                .iter()
-                .any(|t| t.room.as_deref() == Some(room) && t.active.as_deref() == Some("true"))
-    }
-}
-
 impl Browser {
     /// A new Chromium session with a profile of its own.
     pub async fn open(driver: &Chromedriver, who: &str) -> Browser {
@@ -202,35 +56,41 @@ impl Browser {
             .prefix(&format!("tandem-e2e-{who}-"))
             .tempdir()
             .expect("profile directory");
-        let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        let mut options = serde_json::json!({ "args": args });
-        if Path::new("/usr/bin/chromium").is_file() {
-            options["binary"] = "/usr/bin/chromium".into();
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "chrome".into());
-        caps.insert("goog:chromeOptions".into(), options);
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&driver.url())
-            .await
-            .unwrap_or_else(|e| panic!("{who}: new WebDriver session: {e}"));
+        let client = session(&driver.url(), who, profile.path()).await;
         Browser {
             who: who.to_owned(),
-            client,
-            _profile: profile,
+            client: Mutex::new(client),
+            driver: driver.url(),
+            profile,
         }
+    }
+
+    /// The session's handle (cheap to clone).
+    pub(crate) fn client(&self) -> Client {
+        self.client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Quit the browser and start it again on the same profile, as a person restarting it
+    /// would: what the page kept in storage is still there. The new browser shows a blank
+    /// page.
+    pub async fn restart(&self) {
+        let old = self.client();
+        let _ = old.close().await;
+        let new = session(&self.driver, &self.who, self.profile.path()).await;
+        *self.client.lock().unwrap_or_else(PoisonError::into_inner) = new;
     }
 
     /// End the session (chromedriver closes the browser).
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client().close().await;
     }
 
     /// Read the page. Never fails: an unreadable page yields a snapshot with `error` set.
     pub async fn snapshot(&self) -> Snapshot {
-        match self.client.execute(SNAPSHOT_JS, vec![]).await {
+        match self.client().execute(SNAPSHOT_JS, vec![]).await {
             Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| Snapshot {
                 error: Some(format!("unexpected snapshot: {e}")),
                 ..Snapshot::default()
@@ -244,12 +104,22 @@ impl Browser {
 
     /// Poll the page until `done` holds (see [`wait::TIMEOUT`]).
     pub async fn wait_for(&self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        self.wait_for_within(what, wait::TIMEOUT, done).await
+    }
+
+    /// [`Browser::wait_for`] with a deadline of its own (for what must happen promptly).
+    pub async fn wait_for_within(
+        &self,
+        what: &str,
+        timeout: std::time::Duration,
+        done: impl Fn(&Snapshot) -> bool,
+    ) -> Snapshot {
         let what = format!("{}: {what}", self.who);
-        wait::until(&what, wait::TIMEOUT, || self.snapshot(), done).await
+        wait::until(&what, timeout, || self.snapshot(), done).await
     }
 
     async fn testid(&self, id: &str) -> Element {
-        self.client
+        self.client()
             .find(Locator::Css(&format!("[data-testid=\"{id}\"]")))
             .await
             .unwrap_or_else(|e| panic!("{}: find {id}: {e}", self.who))
@@ -260,7 +130,7 @@ impl Browser {
     /// and lists `name` as present.
     pub async fn join_room(&self, base: &str, room: &str, name: &str) -> Snapshot {
         let url = format!("{base}/r/{room}");
-        self.client
+        self.client()
             .goto(&url)
             .await
             .unwrap_or_else(|e| panic!("{}: open {url}: {e}", self.who));
@@ -325,7 +195,7 @@ impl Browser {
     /// Read the shared document. Never fails: an unreadable page yields a view with `error`
     /// set.
     pub async fn doc(&self) -> DocView {
-        match self.client.execute(DOC_JS, vec![]).await {
+        match self.client().execute(DOC_JS, vec![]).await {
             Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| DocView {
                 error: Some(format!("unexpected document view: {e}")),
                 ..DocView::default()
@@ -372,7 +242,7 @@ impl Browser {
     /// A `doc-caret` named `name` is on the page and displayed (WebDriver's "is displayed").
     pub async fn shows_caret_of(&self, name: &str) -> bool {
         let css = format!("[data-testid=\"doc-caret\"][data-name=\"{name}\"]");
-        let Ok(carets) = self.client.find_all(Locator::Css(&css)).await else {
+        let Ok(carets) = self.client().find_all(Locator::Css(&css)).await else {
             return false;
         };
         for caret in carets {
@@ -397,7 +267,7 @@ impl Browser {
 
     /// Reload the page (WebDriver's refresh).
     pub async fn reload(&self) {
-        self.client
+        self.client()
             .refresh()
             .await
             .unwrap_or_else(|e| panic!("{}: reload: {e}", self.who));
@@ -406,7 +276,7 @@ impl Browser {
     /// Close the tab, as a person leaving would. (Navigating away is not the same: Chromium
     /// may keep the page, and its open socket, in the back/forward cache.)
     pub async fn close_tab(&self) {
-        self.client
+        self.client()
             .close_window()
             .await
             .unwrap_or_else(|e| panic!("{}: close the tab: {e}", self.who));
@@ -415,7 +285,7 @@ impl Browser {
     /// Save a PNG screenshot as `{dir}/{name}-{who}.png`; returns its path.
     pub async fn screenshot(&self, dir: &Path, name: &str) -> Result<PathBuf, String> {
         let png = self
-            .client
+            .client()
             .screenshot()
             .await
             .map_err(|e| format!("{}: screenshot: {e}", self.who))?;
@@ -424,4 +294,22 @@ impl Browser {
         std::fs::write(&path, png).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     }
+}
+
+/// A new WebDriver session: Chromium with its flags, on the profile in `profile`.
+async fn session(driver: &str, who: &str, profile: &Path) -> Client {
+    let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut options = serde_json::json!({ "args": args });
+    if Path::new("/usr/bin/chromium").is_file() {
+        options["binary"] = "/usr/bin/chromium".into();
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "chrome".into());
+    caps.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .unwrap_or_else(|e| panic!("{who}: new WebDriver session: {e}"))
 }

@@ -7,19 +7,22 @@
 //! `trunk build --release` (or `cargo xtask test`, which does) first.
 //!
 //! Module map: [`server`] (start, stop and restart on the same port), [`driver`] (the
-//! chromedriver process), [`browser`] (one browser session: actions, page and document
-//! snapshots, screenshots), [`proxy`] (cut and restore), [`wait`] (polling with deadlines),
-//! [`scenario`] (one at a time, screenshots, teardown), [`node`] (a stock Yjs client under
-//! Node.js beside the browsers), [`trunk`] (`trunk serve` with its proxies pointed at the test
+//! chromedriver process), [`browser`] (one browser session: actions, screenshots), [`view`]
+//! (what it reads off the page: chat and document snapshots), [`proxy`] (cut and restore),
+//! [`wait`] (polling with deadlines), [`scenario`] (one at a time, screenshots, teardown),
+//! [`node`] (a stock Yjs client under Node.js beside the browsers), [`page`] (scripts,
+//! navigation, new tabs), [`trunk`] (`trunk serve` with its proxies pointed at the test
 //! server, for the dev-loop test).
 
 pub mod browser;
 pub mod driver;
 pub mod node;
+pub mod page;
 pub mod proxy;
 pub mod scenario;
 pub mod server;
 pub mod trunk;
+pub mod view;
 pub mod wait;
 
 use std::path::PathBuf;

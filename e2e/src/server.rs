@@ -35,6 +35,12 @@ pub fn dist_dir() -> PathBuf {
 impl TestServer {
     /// Start on `127.0.0.1:0` with a fresh data directory.
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`TestServer::start`], with `prepare` changing the configuration (or seeding the
+    /// data directory it names) first.
+    pub async fn start_with(prepare: impl FnOnce(&mut Config)) -> TestServer {
         let data = tempfile::tempdir().expect("temporary data directory");
         let mut config = Config::for_tests(data.path());
         config.static_dir = dist_dir();
@@ -42,6 +48,7 @@ impl TestServer {
         // scheduled: keep the test default's quick heartbeat from dropping them spuriously.
         config.heartbeat_ms = 1_000;
         config.client_timeout_ms = 10_000;
+        prepare(&mut config);
         let listener = bind("127.0.0.1:0".parse().expect("address")).await;
         let addr = listener.local_addr().expect("local address");
         let mut server = TestServer {

@@ -8,3 +8,4 @@ mod interop;
 mod lifecycle;
 mod rooms;
 mod util;
+mod yclient;

@@ -1,73 +1,21 @@
-//! The room's shared document: its header (title, sync state `doc-status`, who is in it —
-//! `doc-person`), the editor (`doc-editor`, a plain textarea) and over it an overlay that
-//! mirrors its text invisibly (same font, padding and wrapping) to place the others'
-//! selections and carets (`doc-caret`, with `data-name`) where their text is.
+//! What the document pane draws besides the editor: the people in the document
+//! (`doc-person`, `data-name`) and the overlay that mirrors the editor's text invisibly
+//! (same font, padding and wrapping) to place the others' selections and carets
+//! (`doc-caret`, with `data-name`) where their text is.
 
-use super::hue;
-use crate::app::{App, DocStatus, Msg};
-use crate::doc::protocol::safe_color;
-use crate::doc::{Caret, Selection};
-use yew::html::Scope;
+use crate::model::doc::protocol::safe_color;
+use crate::model::doc::{Caret, Selection};
 use yew::prelude::*;
 
-pub fn doc(app: &App, link: &Scope<App>, room: &str) -> Html {
-    let Some(session) = app.docs.get(room) else {
-        return html! {};
-    };
-    let replica = &session.replica;
-    let (label, title) = match session.status {
-        DocStatus::Connecting => ("Connecting…", "Connecting to the document"),
-        DocStatus::Syncing => ("Syncing…", "Bringing the document up to date"),
-        DocStatus::Synced => ("Live", "Changes are shared as you type"),
-        DocStatus::Offline => (
-            "Offline · edits kept",
-            "Not connected: your edits are kept and merged when the connection is back",
-        ),
-    };
-    let oninput = link.callback(|_: InputEvent| Msg::DocInput);
-    let onscroll = link.callback(|_: Event| Msg::DocScrolled);
-    let me = app.state.user_id.as_deref().unwrap_or("");
-    let carets = replica.carets();
-    let people = replica.people();
-    html! {
-        <section class="doc" aria-label={format!("Shared document of #{room}")}>
-            <header class="doc-head">
-                <h2>{ "Document" }</h2>
-                <span class="doc-status" data-testid="doc-status"
-                    data-state={session.status.as_str()} title={title}>
-                    <span class="dot" aria-hidden="true" />{ label }
-                </span>
-                <span class="spacer" />
-                <ul class="doc-people" aria-label="Editing now">
-                    <li class="doc-person me" data-testid="doc-person" data-name={replica.name().to_owned()}
-                        style={hue(me)} title={format!("{} (you)", replica.name())}>
-                        <span class="swatch" aria-hidden="true" />{ "You" }
-                    </li>
-                    { for people.iter().map(|(id, name, color)| person(*id, name, color)) }
-                </ul>
-            </header>
-            <div class="doc-body">
-                <textarea key={room.to_owned()} class="doc-editor" data-testid="doc-editor"
-                    ref={app.doc_ref.clone()} aria-label={format!("Shared document of #{room}")}
-                    placeholder="Write together. Everyone in the room sees this text as you type."
-                    spellcheck="true" {oninput} {onscroll} />
-                <div class="doc-overlay" ref={app.overlay_ref.clone()} aria-hidden="true">
-                    { overlay(replica.text(), &carets) }
-                </div>
-            </div>
-        </section>
-    }
-}
-
 /// The colour style of another client's marks.
-fn color_style(client: u64, color: &str) -> String {
+pub(super) fn color_style(client: u64, color: &str) -> String {
     match safe_color(color) {
         Some(c) => format!("--c: {c}"),
         None => format!("--c: hsl({} 60% 45%)", client % 360),
     }
 }
 
-fn person(client: u64, name: &str, color: &str) -> Html {
+pub(super) fn person(client: u64, name: &str, color: &str) -> Html {
     html! {
         <li class="doc-person" data-testid="doc-person" data-name={name.to_owned()}
             style={color_style(client, color)} title={name.to_owned()}>
@@ -126,7 +74,7 @@ fn carets_at(carets: &[Caret], at: u32, len: u32) -> impl Iterator<Item = Piece>
         .map(|(i, _)| Piece::Caret(i))
 }
 
-fn overlay(text: &str, carets: &[Caret]) -> Html {
+pub(super) fn overlay(text: &str, carets: &[Caret]) -> Html {
     let pieces = pieces(text, carets);
     html! {
         <>

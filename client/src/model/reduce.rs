@@ -1,0 +1,220 @@
+//! The reducer: [`apply`] changes the [`State`] for one [`Action`] and returns the messages
+//! the change requires sending; the caller hands them to the socket. No browser API and no
+//! clock of its own (times come in the actions), so it is tested on the host.
+//!
+//! On every (re)connection each room is joined again with `since` = the last `seq` it holds;
+//! the reply is merged by `seq` ([`super::timeline`]), and whatever this tab has not seen
+//! echoed yet is sent again under the same `client_id` (the server drops repeats).
+
+use super::state::{Conn, Pending, Room, State};
+use std::rc::Rc;
+use tandem_shared::{ClientMsg, ServerMsg};
+
+/// Send `typing` at most this often while the person types.
+pub const TYPING_EVERY_MS: u64 = 2_000;
+/// Show "… is typing" this long after the last `typing` from that member.
+pub const TYPING_SHOWN_MS: u64 = 4_000;
+/// Older messages asked for per `history` request while scrolling back.
+pub const PAGE: u32 = 100;
+
+/// Everything that can happen to the page. Times are page time in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A connection attempt started.
+    Connecting,
+    /// The socket is open (and `hello` has been sent on it).
+    Open,
+    /// The socket closed; the next attempt is due at `retry_at`.
+    Closed {
+        online: bool,
+        retry_at: u64,
+    },
+    /// The browser went online or offline.
+    Network {
+        online: bool,
+    },
+    Server {
+        msg: ServerMsg,
+        now: u64,
+    },
+    /// The person asked to join `room` as `name` (both already validated); `restored` are
+    /// messages written earlier in this browser and never confirmed (kept across reloads),
+    /// to send again. Switches to the room if it is already open.
+    Join {
+        room: String,
+        name: String,
+        restored: Vec<Pending>,
+    },
+    /// Show `room` (one of the tabs), or the join form with `None`.
+    Switch {
+        room: Option<String>,
+    },
+    Leave {
+        room: String,
+    },
+    /// The message box of the current room now holds `text`.
+    Draft {
+        text: String,
+        now: u64,
+    },
+    /// The person sent `text` (validated) in the current room under the fresh idempotency
+    /// key `client_id`, at `at` (ms since the epoch).
+    Send {
+        text: String,
+        client_id: String,
+        at: u64,
+    },
+    /// The person scrolled to the top of `room`'s messages: fetch older ones.
+    LoadOlder {
+        room: String,
+    },
+    /// Time passed: expire typing indicators.
+    Tick {
+        now: u64,
+    },
+    DismissNotice,
+}
+
+/// Apply `action` to `state`; returns the messages to send, in order.
+pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
+    let mut out = Vec::new();
+    if state.must_reload {
+        // Nothing more goes to a server this client cannot talk to.
+        if action == Action::DismissNotice {
+            state.notice = None;
+        }
+        return out;
+    }
+    match action {
+        Action::Connecting => {
+            state.retry_at = None;
+            if state.conn == Conn::Live {
+                state.conn = Conn::Reconnecting;
+            }
+        }
+        Action::Open => {
+            state.conn = Conn::Live;
+            state.online = true;
+            state.retry_at = None;
+            let name = state.name.clone();
+            for room in &mut state.rooms {
+                room.joined = false;
+                out.push(room.join_msg(&name));
+            }
+        }
+        Action::Closed { online, retry_at } => {
+            state.conn = match state.conn {
+                Conn::Connecting => Conn::Connecting,
+                _ => Conn::Reconnecting,
+            };
+            state.online = online;
+            state.retry_at = Some(retry_at);
+            for room in &mut state.rooms {
+                room.joined = false;
+                room.loading_older = false;
+                room.typing.clear();
+                room.typing_sent_at = None;
+            }
+        }
+        Action::Network { online } => state.online = online,
+        Action::Join {
+            room,
+            name,
+            restored,
+        } => {
+            state.notice = None;
+            state.name = name;
+            if state.room(&room).is_none() {
+                let mut r = Room::new(room.clone());
+                let mut restored = restored;
+                restored.sort_by_key(|p| p.at);
+                r.pending = Rc::new(restored);
+                if state.conn == Conn::Live {
+                    out.push(r.join_msg(&state.name));
+                }
+                state.rooms.push(r);
+            }
+            switch(state, Some(room));
+        }
+        Action::Switch { room } => switch(state, room),
+        Action::Leave { room } => {
+            if state.room(&room).is_some_and(|r| r.joined) {
+                out.push(ClientMsg::Leave { room: room.clone() });
+            }
+            state.remove_room(&room);
+        }
+        Action::Draft { text, now } => {
+            let Some(room) = state.current_mut() else {
+                return out;
+            };
+            let due = room
+                .typing_sent_at
+                .is_none_or(|at| now >= at + TYPING_EVERY_MS);
+            if room.joined && due && !text.trim().is_empty() {
+                room.typing_sent_at = Some(now);
+                out.push(ClientMsg::Typing {
+                    room: room.name.clone(),
+                });
+            }
+            room.draft = text;
+        }
+        Action::Send {
+            text,
+            client_id,
+            at,
+        } => {
+            let Some(room) = state.current_mut() else {
+                return out;
+            };
+            if room.joined {
+                out.push(ClientMsg::Chat {
+                    room: room.name.clone(),
+                    text: text.clone(),
+                    client_id: Some(client_id.clone()),
+                });
+            }
+            Rc::make_mut(&mut room.pending).push(Pending {
+                client_id,
+                text,
+                at,
+                failed: None,
+            });
+            room.draft.clear();
+            room.typing_sent_at = None;
+        }
+        Action::LoadOlder { room } => {
+            let Some(r) = state.room_mut(&room) else {
+                return out;
+            };
+            if r.joined && !r.loading_older && r.has_older() {
+                r.loading_older = true;
+                out.push(ClientMsg::History {
+                    room,
+                    before: r.first_seq(),
+                    limit: Some(PAGE),
+                });
+            }
+        }
+        Action::Tick { now } => {
+            for room in &mut state.rooms {
+                room.typing.retain(|t| t.until > now);
+            }
+        }
+        Action::DismissNotice => state.notice = None,
+        Action::Server { msg, now } => super::server::server(state, msg, now, &mut out),
+    }
+    out
+}
+
+fn switch(state: &mut State, room: Option<String>) {
+    match room {
+        Some(name) if state.room(&name).is_some() => {
+            state.current = Some(name);
+            if let Some(r) = state.current_mut() {
+                r.unread = 0;
+            }
+        }
+        Some(_) => {}
+        None => state.current = None,
+    }
+}

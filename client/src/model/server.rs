@@ -1,0 +1,205 @@
+//! The reducer's half for what the server says: each [`ServerMsg`] applied to the
+//! [`State`], with the messages it requires sending (re-joins, re-sends).
+
+use super::reduce::TYPING_SHOWN_MS;
+use super::state::{Conn, Room, State, Typist, RELOAD_NOTICE};
+use super::timeline;
+use std::rc::Rc;
+use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
+
+pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<ClientMsg>) {
+    let me = state.user_id.clone();
+    let me = me.as_deref();
+    match msg {
+        ServerMsg::Welcome {
+            protocol_version, ..
+        }
+        | ServerMsg::Hello {
+            protocol_version, ..
+        } if protocol_version != PROTOCOL_VERSION => must_reload(state),
+        ServerMsg::Welcome { .. } => {}
+        ServerMsg::Hello { user_id, .. } => state.user_id = Some(user_id),
+        ServerMsg::Joined {
+            room,
+            members,
+            history,
+            gap,
+            last_seq,
+        } => {
+            let current = state.is_current(&room);
+            let name = state.name.clone();
+            let Some(r) = state.room_mut(&room) else {
+                return;
+            };
+            let catch_up = r.ever_joined;
+            r.joined = true;
+            r.ever_joined = true;
+            r.members = Rc::new(members);
+            r.gap = gap;
+            // The server's numbering went backwards (its store was reset): what we hold
+            // no longer matches its `seq`s.
+            if timeline::last_seq(&r.messages).is_some_and(|ours| ours > last_seq) {
+                // Ask again for its recent history; the answer settles what is pending.
+                r.messages = Rc::default();
+                r.reached_start = false;
+                out.push(r.join_msg(&name));
+                return;
+            }
+            if gap {
+                // The history does not continue ours: show only what the server sent.
+                r.messages = Rc::default();
+                r.reached_start = false;
+            }
+            let fresh = take_in(r, history, me);
+            trim(r);
+            if catch_up && !current && !gap {
+                r.unread += fresh;
+            }
+            // Whatever is still pending was queued while down or lost with the old
+            // connection: send it again (the server drops repeats of a stored `client_id`).
+            for p in r.pending.iter().filter(|p| p.failed.is_none()) {
+                out.push(ClientMsg::Chat {
+                    room: room.clone(),
+                    text: p.text.clone(),
+                    client_id: Some(p.client_id.clone()),
+                });
+            }
+        }
+        ServerMsg::History {
+            room,
+            messages,
+            has_more,
+        } => {
+            let Some(r) = state.room_mut(&room) else {
+                return;
+            };
+            r.loading_older = false;
+            let oldest = messages.first().map(|m| m.seq);
+            take_in(r, messages, me);
+            // The answer reached the start if the server says so (or had nothing older).
+            if !has_more && oldest.is_none_or(|o| Some(o) <= r.first_seq()) {
+                r.reached_start = true;
+            }
+        }
+        ServerMsg::Chat(m) => {
+            let current = state.is_current(&m.room);
+            let Some(r) = state.room_mut(&m.room) else {
+                return;
+            };
+            if take_in(r, [m], me) > 0 && !current {
+                r.unread += 1;
+            }
+            trim(r);
+        }
+        ServerMsg::MemberJoined { room, member } => {
+            if let Some(r) = state.room_mut(&room) {
+                let members = Rc::make_mut(&mut r.members);
+                match members.iter_mut().find(|m| m.id == member.id) {
+                    // A rename.
+                    Some(m) => m.name = member.name,
+                    None => members.push(member),
+                }
+            }
+        }
+        ServerMsg::MemberLeft { room, member } => {
+            if let Some(r) = state.room_mut(&room) {
+                Rc::make_mut(&mut r.members).retain(|m| m.id != member.id);
+                r.typing.retain(|t| t.member.id != member.id);
+            }
+        }
+        ServerMsg::Typing { room, member } => {
+            if me == Some(member.id.as_str()) {
+                return;
+            }
+            if let Some(r) = state.room_mut(&room) {
+                let until = now + TYPING_SHOWN_MS;
+                match r.typing.iter_mut().find(|t| t.member.id == member.id) {
+                    Some(t) => {
+                        t.until = until;
+                        t.member.name = member.name;
+                    }
+                    None => r.typing.push(Typist { member, until }),
+                }
+            }
+        }
+        ServerMsg::Left { .. } | ServerMsg::Pong { .. } => {}
+        ServerMsg::Error {
+            code,
+            message,
+            room,
+            client_id,
+        } => error(state, code, message, room, client_id),
+    }
+}
+
+fn error(
+    state: &mut State,
+    code: ErrorCode,
+    message: String,
+    room: Option<String>,
+    client_id: Option<String>,
+) {
+    if code == ErrorCode::ProtocolMismatch {
+        must_reload(state);
+        return;
+    }
+    if let (Some(id), Some(name)) = (&client_id, &room) {
+        if let Some(r) = state.room_mut(name) {
+            if let Some(at) = r.pending.iter().position(|p| &p.client_id == id) {
+                Rc::make_mut(&mut r.pending)[at].failed = Some(message);
+                return;
+            }
+        }
+    }
+    if let Some(r) = room.as_deref().and_then(|name| state.room_mut(name)) {
+        // A refused `history` request: stop asking until the next one is due.
+        r.loading_older = false;
+    }
+    // A refused join closes that room's tab, with the reason.
+    if let Some(name) = room {
+        if state.room(&name).is_some_and(|r| !r.ever_joined) {
+            state.remove_room(&name);
+        }
+    }
+    state.notice = Some(message);
+}
+
+fn must_reload(state: &mut State) {
+    state.must_reload = true;
+    state.conn = Conn::Offline;
+    state.retry_at = None;
+    state.notice = Some(RELOAD_NOTICE.to_owned());
+}
+
+/// Take confirmed messages in; returns how many were new and from someone else. Settles
+/// our pending entries they echo (matched by `client_id`) and clears their senders' typing
+/// indicators.
+fn take_in(r: &mut Room, incoming: impl IntoIterator<Item = ChatMessage>, me: Option<&str>) -> u32 {
+    let mut fresh = 0;
+    let list = Rc::make_mut(&mut r.messages);
+    for msg in incoming {
+        let mine = me == Some(msg.sender.id.as_str());
+        if mine {
+            if let Some(id) = &msg.client_id {
+                if r.pending.iter().any(|p| &p.client_id == id) {
+                    Rc::make_mut(&mut r.pending).retain(|p| &p.client_id != id);
+                }
+            }
+        }
+        r.typing.retain(|t| t.member.id != msg.sender.id);
+        if timeline::insert(list, Rc::new(msg)) && !mine {
+            fresh += 1;
+        }
+    }
+    fresh
+}
+
+/// After new messages at the end: drop the oldest beyond [`timeline::MAX_KEPT`] (scrolling
+/// back fetches them again).
+fn trim(r: &mut Room) {
+    if r.messages.len() > timeline::MAX_KEPT {
+        let list = Rc::make_mut(&mut r.messages);
+        list.drain(..list.len() - timeline::MAX_KEPT);
+        r.reached_start = false;
+    }
+}
