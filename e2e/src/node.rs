@@ -15,37 +15,24 @@ pub fn interop_dir() -> PathBuf {
     crate::workspace_root().join("server/tests/yjs-interop")
 }
 
-/// Check that `node` runs, and `npm ci` in `dir` unless its packages are there already (as
-/// `server/tests/it/interop.rs` does; the two crates share no test code).
-pub fn install_packages(dir: &Path) {
-    let hint =
-        "this test needs Node.js 18+ and npm on the PATH (Debian: apt-get install nodejs npm)";
+/// Check that `node` runs and that `dir`'s npm packages are there (`cargo xtask test`
+/// installs them with `npm ci`).
+pub fn require_packages(dir: &Path) {
+    let hint = "this test needs Node.js 18+ on the PATH (Debian: apt-get install nodejs npm) \
+                and the pinned packages, which `cargo xtask test` installs (or: npm ci --prefix \
+                server/tests/yjs-interop)";
     let version = std::process::Command::new("node")
         .arg("--version")
         .output()
         .unwrap_or_else(|e| panic!("cannot run node ({e}): {hint}"));
     assert!(version.status.success(), "node --version failed: {hint}");
-    let installed = ["y-websocket", "yjs", "ws"].iter().all(|p| {
+    let present = ["y-websocket", "yjs", "ws"].iter().all(|p| {
         dir.join("node_modules")
             .join(p)
             .join("package.json")
             .is_file()
     });
-    if installed {
-        return;
-    }
-    let out = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run npm ({e}): {hint}"));
-    assert!(
-        out.status.success(),
-        "npm ci failed in {}:\n{}\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(present, "{} lacks its npm packages: {hint}", dir.display());
 }
 
 /// A running peer script; killed if dropped before it finished.
@@ -118,14 +105,10 @@ impl NodePeer {
         .await
     }
 
-    /// Run `script` from the interop folder with `args` and the timeout (ms) last, after
-    /// installing the npm packages if needed.
+    /// Run `script` from the interop folder with `args` and the timeout (ms) last.
     async fn script(script: &str, args: &[&str], timeout: Duration) -> NodePeer {
         let dir = interop_dir();
-        let install = dir.clone();
-        tokio::task::spawn_blocking(move || install_packages(&install))
-            .await
-            .expect("npm ci did not panic");
+        require_packages(&dir);
         let child = Command::new("node")
             .arg(script)
             .args(args)

@@ -120,11 +120,24 @@ fn ensure_browser() -> Result {
     Ok(())
 }
 
-/// Node.js and npm, for the stock Yjs interop test (`server/tests/yjs-interop`).
+/// The stock Yjs peers the interop, golden and e2e tests run under Node.js.
+pub(crate) const INTEROP_DIR: &str = "server/tests/yjs-interop";
+
+/// Node.js and npm, and the interop folder's packages as its `package-lock.json` pins them
+/// (`npm ci`, when any is missing). The tests only check that they are there.
 fn ensure_node() -> Result {
     let ok = |cmd: &str| output(Command::new(cmd).arg("--version")).is_some();
     if !(ok("node") && ok("npm")) {
         apt_install(&["nodejs", "npm"])?;
+    }
+    let modules = Path::new(INTEROP_DIR).join("node_modules");
+    let installed = ["yjs", "y-websocket", "ws"]
+        .iter()
+        .all(|p| modules.join(p).join("package.json").is_file());
+    if !installed {
+        sh(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(INTEROP_DIR))?;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Interoperability: a stock Yjs client from npm (`yjs` + `y-websocket`, in Node.js) and a
 //! Rust `yrs` client edit one room's document through the server, both ways.
 //!
-//! Needs `node` (18 or newer) and `npm` on the PATH; installs the pinned packages of
-//! `server/tests/yjs-interop` (its `package-lock.json`) the first time.
+//! Needs `node` (18 or newer) on the PATH and the pinned packages of
+//! `server/tests/yjs-interop` (its `package-lock.json`), which `cargo xtask test` installs.
 
 use crate::util::*;
 use std::path::{Path, PathBuf};
@@ -23,31 +23,22 @@ fn run(cmd: &mut Command, what: &str) -> Output {
     })
 }
 
-/// `npm ci` in the interop folder unless its packages are there already.
-fn install_packages(dir: &Path) {
+/// The interop folder's npm packages are there (`cargo xtask test` installs them with
+/// `npm ci`); a clear failure if not.
+fn require_packages(dir: &Path) {
     let version = run(Command::new("node").arg("--version"), "node");
     assert!(version.status.success(), "node --version failed");
-    let installed = ["y-websocket", "yjs", "ws"].iter().all(|p| {
+    let present = ["y-websocket", "yjs", "ws"].iter().all(|p| {
         dir.join("node_modules")
             .join(p)
             .join("package.json")
             .is_file()
     });
-    if installed {
-        return;
-    }
-    let out = run(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(dir),
-        "npm",
-    );
     assert!(
-        out.status.success(),
-        "npm ci failed in {}:\n{}\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        present,
+        "{} lacks its npm packages: `cargo xtask test` installs them (or: npm ci --prefix \
+         server/tests/yjs-interop)",
+        dir.display()
     );
 }
 
@@ -59,10 +50,7 @@ fn is_node(json: &str) -> bool {
 /// time alone. Returns the interop folder, the data directory (keep it alive) and the server.
 async fn start() -> (PathBuf, tempfile::TempDir, TestServer) {
     let dir = interop_dir();
-    let install = dir.clone();
-    tokio::task::spawn_blocking(move || install_packages(&install))
-        .await
-        .unwrap();
+    require_packages(&dir);
     let data = tempfile::tempdir().unwrap();
     let config = Config {
         heartbeat_ms: 1_000,

@@ -13,45 +13,14 @@
 // stdout, one line each: `synced`, `inserted`, then `ok <final text as JSON>`; exit 0.
 // On timeout (default 60 s) or a failure: a message on stderr and exit 1.
 import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
-import WebSocket from 'ws'
+import { connect } from './peer.mjs'
 
 const [url, room, name, marker, awaited, timeoutArg] = process.argv.slice(2)
 if (!url || !room || !name || !marker || !awaited) {
   console.error('usage: node browser-peer.mjs <ws-base-url> <room> <name> <marker> <await-marker> [timeout-ms]')
   process.exit(2)
 }
-const timeoutMs = Number(timeoutArg ?? 60000)
-
-const doc = new Y.Doc()
-const text = doc.getText('content')
-const provider = new WebsocketProvider(url, room, doc, {
-  WebSocketPolyfill: WebSocket,
-  disableBc: true
-})
-const { awareness } = provider
-
-const timer = setTimeout(() => {
-  console.error(`timed out after ${timeoutMs} ms (synced: ${provider.synced}); text is ${JSON.stringify(text.toString())}`)
-  provider.destroy()
-  process.exit(1)
-}, timeoutMs)
-
-/** Resolve once `check()` holds, re-checking on every sync and document change. */
-function until (check) {
-  return new Promise((resolve) => {
-    const onChange = () => {
-      if (check()) {
-        provider.off('sync', onChange)
-        doc.off('update', onChange)
-        resolve()
-      }
-    }
-    provider.on('sync', onChange)
-    doc.on('update', onChange)
-    onChange()
-  })
-}
+const { text, provider, awareness, until, exit } = connect(url, room, Number(timeoutArg ?? 60000))
 
 try {
   await until(() => provider.synced)
@@ -65,11 +34,8 @@ try {
 
   await until(() => text.toString().includes(awaited))
   console.log(`ok ${JSON.stringify(text.toString())}`)
-  clearTimeout(timer)
-  provider.destroy()
-  doc.destroy()
-  process.exit(0)
+  exit(0)
 } catch (e) {
   console.error(e)
-  process.exit(1)
+  exit(1)
 }

@@ -22,64 +22,20 @@
 // `threw <message>` on stderr, exit 1 at once. On timeout (default 60 s): a message on
 // stderr, exit 1.
 import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
-import WebSocket from 'ws'
+import { connect } from './peer.mjs'
 
 const [url, room, name, pageName, expected, done, timeoutArg] = process.argv.slice(2)
 if (!url || !room || !name || !pageName || expected === undefined || !done) {
   console.error('usage: node caret-peer.mjs <ws-base-url> <room> <name> <page-name> <text> <done-marker> [timeout-ms]')
   process.exit(2)
 }
-const timeoutMs = Number(timeoutArg ?? 60000)
-
-const doc = new Y.Doc()
-const text = doc.getText('content')
-const provider = new WebsocketProvider(url, room, doc, {
-  WebSocketPolyfill: WebSocket,
-  disableBc: true
-})
-const { awareness } = provider
 
 /** The page person's awareness state, if it is there. */
 const pageState = () => [...awareness.getStates().entries()]
   .find(([client, s]) => client !== doc.clientID && s.user?.name === pageName)?.[1]
 
-const timer = setTimeout(() => {
-  const state = pageState()
-  console.error(`timed out after ${timeoutMs} ms (synced: ${provider.synced}); text is ${JSON.stringify(text.toString())}; ` +
-    `${pageName}'s awareness state is ${JSON.stringify(state ?? null)}`)
-  provider.destroy()
-  process.exit(1)
-}, timeoutMs)
-
-/** Resolve once `check()` returns something, re-checking on every sync, document or awareness change. */
-function until (check) {
-  return new Promise((resolve, reject) => {
-    const onChange = () => {
-      let got
-      try {
-        got = check()
-      } catch (e) {
-        cleanup()
-        reject(e)
-        return
-      }
-      if (got) {
-        cleanup()
-        resolve(got)
-      }
-    }
-    const cleanup = () => {
-      provider.off('sync', onChange)
-      doc.off('update', onChange)
-      awareness.off('change', onChange)
-    }
-    provider.on('sync', onChange)
-    doc.on('update', onChange)
-    awareness.on('change', onChange)
-    onChange()
-  })
-}
+const { doc, text, provider, awareness, until, exit } = connect(url, room, Number(timeoutArg ?? 60000),
+  () => `; ${pageName}'s awareness state is ${JSON.stringify(pageState() ?? null)}`)
 
 /**
  * The page's caret as y-codemirror.next reads it (y-remote-selections.js: the state's
@@ -119,13 +75,8 @@ try {
 
   await until(() => text.toString().includes(done))
   console.log(`ok ${JSON.stringify(text.toString())}`)
-  clearTimeout(timer)
-  provider.destroy()
-  doc.destroy()
-  process.exit(0)
+  exit(0)
 } catch (e) {
   console.error(e.message ?? e)
-  clearTimeout(timer)
-  provider.destroy()
-  process.exit(1)
+  exit(1)
 }
