@@ -92,6 +92,64 @@ pub fn room_in_path(path: &str) -> Option<String> {
     RoomName::new(room).ok().map(|r| r.as_str().to_owned())
 }
 
+/// The `invite` of the address bar's query (`?invite=<secret>`), if any.
+pub fn invite_from_query() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    invite_in_query(&search)
+}
+
+/// The `invite` parameter of a query string such as `?invite=abc` (decoded).
+pub fn invite_in_query(search: &str) -> Option<String> {
+    let query = search.strip_prefix('?').unwrap_or(search);
+    let value = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("invite="))?;
+    let decoded = percent_decode(value)?;
+    (!decoded.is_empty() && decoded.len() <= 256 && !decoded.chars().any(char::is_control))
+        .then_some(decoded)
+}
+
+/// `%XX` escapes decoded; `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Take the query (an invite's secret) out of the address bar, keeping the path; no new
+/// history entry.
+pub fn drop_query() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    if location.search().ok().is_none_or(|s| s.is_empty()) {
+        return;
+    }
+    let path = location.pathname().unwrap_or_else(|_| "/".to_owned());
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&path));
+    }
+}
+
+/// This page's origin (`http://host:port`), for links to share.
+pub fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
 /// The path that shows `room` (`/r/<room>`; room names need no escaping), or `/`.
 pub fn path_for(room: Option<&str>) -> String {
     match room {
@@ -165,5 +223,12 @@ mod tests {
         assert_eq!(room_in_path("/"), None);
         assert_eq!(path_for(Some("lobby")), "/r/lobby");
         assert_eq!(path_for(None), "/");
+        assert_eq!(invite_in_query("?invite=abc12").as_deref(), Some("abc12"));
+        assert_eq!(invite_in_query("?x=1&invite=ff").as_deref(), Some("ff"));
+        assert_eq!(invite_in_query("?invite="), None);
+        assert_eq!(invite_in_query(""), None);
+        assert_eq!(invite_in_query("?invitee=1"), None);
+        assert_eq!(invite_in_query("?invite=a%2Fb").as_deref(), Some("a/b"));
+        assert_eq!(invite_in_query("?invite=a%2"), None);
     }
 }

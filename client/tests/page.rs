@@ -97,7 +97,8 @@ fn wire_types_round_trip_in_wasm() {
             room: "r".into(),
             member: Member {
                 id: "u1".into(),
-                name: "Ada".into()
+                name: "Ada".into(),
+                role: None,
             }
         }
     );

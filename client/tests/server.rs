@@ -36,8 +36,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen_test]
 async fn join_send_and_receive() {
     let room = unique("wbt-chat");
-    let mut ada = Peer::connect(&unique("ada")).await;
-    let mut bob = Peer::connect(&unique("bob")).await;
+    let mut ada = Peer::connect().await;
+    let mut bob = Peer::connect().await;
 
     match ada.join(&room, "Ada", None).await {
         ServerMsg::Joined {
@@ -117,15 +117,15 @@ async fn join_send_and_receive() {
 #[wasm_bindgen_test]
 async fn reconnect_after_the_server_restarts() {
     let room = unique("wbt-restart");
-    let user = unique("ada");
-    let mut ada = Peer::connect(&user).await;
+    let mut ada = Peer::connect().await;
+    let (user, ada_id) = (ada.token.clone(), ada.user_id.clone());
     ada.join(&room, "Ada", None).await;
     for (i, text) in ["one", "two"].into_iter().enumerate() {
         ada.chat(&room, text, &format!("r-{i}")).await;
         assert_eq!(ada.recv_chat().await.seq, i as u64 + 1);
     }
     // A second user has seen both before the restart.
-    let mut bob = Peer::connect(&unique("bob")).await;
+    let mut bob = Peer::connect().await;
     let last_seen = match bob.join(&room, "Bob", None).await {
         ServerMsg::Joined { last_seq, .. } => last_seq,
         _ => unreachable!(),
@@ -138,6 +138,7 @@ async fn reconnect_after_the_server_restarts() {
 
     // Reconnect; Ada posts again, Bob catches up from where he was.
     let mut ada = Peer::reconnect(&user).await;
+    assert_eq!(ada.user_id, ada_id, "the same user after a restart");
     ada.join(&room, "Ada", Some(2)).await;
     for (i, text) in ["three", "four"].into_iter().enumerate() {
         ada.chat(&room, text, &format!("r-{}", i + 2)).await;
@@ -148,7 +149,7 @@ async fn reconnect_after_the_server_restarts() {
         );
     }
 
-    let mut bob = Peer::reconnect(&bob.user_id).await;
+    let mut bob = Peer::reconnect(&bob.token).await;
     match bob.join(&room, "Bob", Some(last_seen)).await {
         ServerMsg::Joined {
             history,
@@ -193,7 +194,7 @@ async fn the_client_link_reconnects_by_itself_after_a_restart() {
     let (tx, mut events) = unbounded();
     let link = Socket::open(
         ws_url(),
-        Chat::new(unique("link")),
+        Chat::new(),
         yew::Callback::from(move |e: NetEvent| {
             let _ = tx.unbounded_send(e);
         }),
@@ -203,6 +204,7 @@ async fn the_client_link_reconnects_by_itself_after_a_restart() {
         room: room.clone(),
         name: "Ada".into(),
         since,
+        invite: None,
     };
     let chat = |text: &str| ClientMsg::Chat {
         room: room.clone(),

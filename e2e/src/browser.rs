@@ -7,7 +7,11 @@
 //!   (`data-room`, `data-active`);
 //! - everywhere: `connection-status` with `data-state` = `connecting|live|reconnecting|offline`;
 //! - the room's shared document: `doc-editor` (a textarea bound to the room's Y.Text
-//!   "content"), and a `doc-caret` with `data-name` for each other person's caret.
+//!   "content"), and a `doc-caret` with `data-name` for each other person's caret;
+//! - private rooms (`tests/private.rs` reads them): `private-title` and `create-private` in
+//!   the join form, `invite-link`, `copy-invite`, `rotate-invite`, `read-only-toggle`,
+//!   `read-only-badge`, `composer-locked`, and per member `member-menu` with `kick`, `ban`,
+//!   `make-viewer` / `make-member`.
 
 pub use crate::view::{DocView, Message, Snapshot, Tab};
 use crate::view::{DOC_JS, SNAPSHOT_JS};
@@ -149,7 +153,7 @@ impl Browser {
     }
 
     /// Make the input `id` hold `value` (typing as a person would).
-    async fn fill(&self, id: &str, value: &str) {
+    pub async fn fill(&self, id: &str, value: &str) {
         let input = self.testid(id).await;
         let current = input.prop("value").await.ok().flatten().unwrap_or_default();
         if current != value {
@@ -163,7 +167,8 @@ impl Browser {
         }
     }
 
-    async fn click(&self, id: &str) {
+    /// Click the element with `data-testid` `id` (the first, if several).
+    pub async fn click(&self, id: &str) {
         self.testid(id)
             .await
             .click()
@@ -307,6 +312,11 @@ async fn session(driver: &str, who: &str, profile: &Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "chrome".into());
     caps.insert("goog:chromeOptions".into(), options);
+    // Keep the browser's console (CSP violations among it) for `Browser::console_log`.
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
     ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(driver)

@@ -12,9 +12,11 @@
 //! [`wait`] (polling with deadlines), [`scenario`] (one at a time, screenshots, teardown),
 //! [`node`] (a stock Yjs client under Node.js beside the browsers), [`page`] (scripts,
 //! navigation, new tabs), [`trunk`] (`trunk serve` with its proxies pointed at the test
-//! server, for the dev-loop test).
+//! server, for the dev-loop test), [`console`] (the browser's console log, through
+//! chromedriver).
 
 pub mod browser;
+pub mod console;
 pub mod driver;
 pub mod node;
 pub mod page;

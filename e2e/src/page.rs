@@ -1,5 +1,5 @@
 //! Page-level actions of a [`Browser`] beyond chatting and editing: running a script,
-//! navigating (away, back, to a new tab), and typing without sending.
+//! clicking by selector, navigating (away, back, to a new tab), and typing without sending.
 
 use crate::browser::Browser;
 use fantoccini::Locator;
@@ -12,6 +12,40 @@ impl Browser {
             .execute(js, args)
             .await
             .unwrap_or_else(|e| panic!("{}: script failed: {e}\n{js}", self.who))
+    }
+
+    /// Click the first element matching the CSS selector `css`, as a person would (for
+    /// one of several same `data-testid`s, e.g. the menu of one member).
+    pub async fn click_css(&self, css: &str) {
+        self.client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: find {css}: {e}", self.who))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{}: click {css}: {e}", self.who));
+    }
+
+    /// Resize the browser's window (the page's layout follows its width).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client()
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("{}: resize to {width}x{height}: {e}", self.who));
+    }
+
+    /// Show the page as with a dark system theme: the style sheet's
+    /// `prefers-color-scheme: dark` rules apply from now on (until a reload).
+    pub async fn dark(&self) {
+        let js = r#"for (const sheet of document.styleSheets) {
+                      for (const rule of sheet.cssRules) {
+                        if (rule.media && rule.media.mediaText.includes("prefers-color-scheme: dark")) {
+                          rule.media.mediaText = "all";
+                        }
+                      }
+                    }
+                    document.documentElement.style.colorScheme = "dark";"#;
+        self.eval(js, vec![]).await;
     }
 
     /// Open `url` in this tab.

@@ -111,6 +111,11 @@ async fn typing_in_the_composer_does_not_re_render_the_message_list() {
             .wait_for("Bob's sixth message", |s| s.confirmed("renders-msg-6"))
             .await;
         let later = alice.list_renders().await;
+        println!(
+            "message list renders: {before} before typing, {after} after typing {} characters, \
+             {later} after one more message",
+            draft.chars().count()
+        );
         assert!(
             later > after && later <= after + 3,
             "a new message renders the list a few times, not {} ({after} → {later})",

@@ -163,6 +163,7 @@ fn seed(dir: &std::path::Path, room: &str, n: u64) {
                 sender: Member {
                     id: "u-seed".into(),
                     name: "Seeder".into(),
+                    role: None,
                 },
                 text: format!("old-{seq:04}"),
                 ts: 1_700_000_000_000 + seq * 60_000,

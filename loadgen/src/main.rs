@@ -75,6 +75,7 @@ async fn join(ws: &mut Ws, room: &str, name: &str) {
             room: room.into(),
             name: name.into(),
             since: None,
+            invite: None,
         },
     )
     .await;

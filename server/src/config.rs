@@ -65,6 +65,48 @@ pub struct Config {
     #[arg(long, env = "TANDEM_RATE_PER_SEC", default_value_t = 20)]
     pub rate_per_sec: u32,
 
+    /// `/yjs` messages (updates, sync steps, awareness alike) a connection may send in one
+    /// burst before its rate limit applies.
+    #[arg(long, env = "TANDEM_DOC_RATE_BURST", default_value_t = 200)]
+    pub doc_rate_burst: u32,
+
+    /// Sustained `/yjs` messages per second per connection; 0 switches the `/yjs` rate limit
+    /// off (bytes too). Over it a sync message closes the connection (1008); awareness is
+    /// dropped, and the connection closed (1008) if it goes on.
+    #[arg(long, env = "TANDEM_DOC_RATE_PER_SEC", default_value_t = 100)]
+    pub doc_rate_per_sec: u32,
+
+    /// Bytes of `/yjs` messages a connection may send in one burst (at least
+    /// `--doc-max-update`, so that the largest update fits).
+    #[arg(long, env = "TANDEM_DOC_RATE_BURST_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub doc_rate_burst_bytes: usize,
+
+    /// Sustained bytes of `/yjs` messages per second per connection; 0: bytes not limited.
+    #[arg(long, env = "TANDEM_DOC_RATE_BYTES_PER_SEC", default_value_t = 512 * 1024)]
+    pub doc_rate_bytes_per_sec: usize,
+
+    /// WebSocket connections (`/ws`, `/yjs` and `/echo` together) one client address (an
+    /// IPv6 /64) may have open; the handshake of one more gets HTTP 429. 0: no cap.
+    #[arg(long, env = "TANDEM_MAX_CONNS_PER_ADDR", default_value_t = 256)]
+    pub max_conns_per_addr: usize,
+
+    /// Count connections by the address in the last `X-Forwarded-For` entry instead of the
+    /// TCP peer's. Only behind a reverse proxy that appends it: otherwise a client could
+    /// name any address.
+    #[arg(long, env = "TANDEM_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Rooms one `/ws` connection may be in at once; a `join` of one more gets an error
+    /// `too_many_rooms` (the connection stays open).
+    #[arg(long, env = "TANDEM_MAX_ROOMS_PER_CONN", default_value_t = 64)]
+    pub max_rooms_per_conn: usize,
+
+    /// Sustained joins per second per `/ws` connection, with a burst of
+    /// `--max-rooms-per-conn` (a page that reconnects rejoins all its rooms at once); a join
+    /// beyond gets an error `rate_limited`. 0: off.
+    #[arg(long, env = "TANDEM_JOINS_PER_SEC", default_value_t = 5)]
+    pub joins_per_sec: u32,
+
     /// Frames queued for one connection before it is closed as a slow consumer.
     #[arg(long, env = "TANDEM_OUTBOX", default_value_t = 512)]
     pub outbox_capacity: usize,
@@ -95,6 +137,25 @@ pub struct Config {
     /// How long shutdown waits for connections and rooms to finish, in milliseconds.
     #[arg(long, env = "TANDEM_SHUTDOWN_TIMEOUT_MS", default_value_t = 5_000)]
     pub shutdown_timeout_ms: u64,
+
+    /// The key that signs identity tokens (at least 32 bytes). Default: `secret.key` in the
+    /// data directory, created on first start. Nodes that share it accept each other's
+    /// tokens.
+    #[arg(long, env = "TANDEM_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
+
+    /// How long an identity token lasts, in days (a browser that comes back gets a fresh one).
+    #[arg(long, env = "TANDEM_TOKEN_TTL_DAYS", default_value_t = 180)]
+    pub token_ttl_days: u64,
+
+    /// Accept app JWTs signed with this HS256 secret (`hello {jwt}`, `?token=`).
+    #[arg(long, env = "TANDEM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Accept app JWTs signed with the private half of this public key (PEM; RS256 for an
+    /// RSA key, ES256 for a P-256 key).
+    #[arg(long, env = "TANDEM_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -112,6 +173,10 @@ impl Config {
             client_timeout_ms: 1_000,
             workers: 1,
             shutdown_timeout_ms: 3_000,
+            // Tests open many connections from 127.0.0.1 and rejoin freely; the tests of
+            // these caps set their own.
+            max_conns_per_addr: 1_024,
+            joins_per_sec: 1_000,
             ..Config::defaults()
         }
     }
@@ -141,6 +206,29 @@ impl Config {
         Duration::from_millis(self.shutdown_timeout_ms)
     }
 
+    /// Where the key that signs identity tokens is.
+    pub fn secret_path(&self) -> PathBuf {
+        self.secret_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
+
+    /// The app's key for its JWTs, if one is configured.
+    pub fn app_keys(&self) -> Result<Option<crate::identity::AppKeys>, crate::Error> {
+        use crate::identity::AppKeys;
+        let keys = match (&self.jwt_secret, &self.jwt_public_key) {
+            (Some(secret), _) => Some(AppKeys::secret(secret)),
+            (_, Some(path)) => Some(AppKeys::public_key(path)),
+            _ => None,
+        };
+        keys.transpose()
+            .map_err(|e| crate::Error::Config(e.to_string()))
+    }
+
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_days.saturating_mul(24 * 3600))
+    }
+
     /// Refuse settings that cannot work together.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad = |what: &str| Err(crate::Error::Config(what.to_owned()));
@@ -153,6 +241,12 @@ impl Config {
         if self.outbox_capacity == 0 {
             return bad("--outbox-capacity must be positive");
         }
+        if self.doc_rate_bytes_per_sec > 0 && self.doc_rate_burst_bytes < self.doc_max_update {
+            return bad("--doc-rate-burst-bytes must be at least --doc-max-update");
+        }
+        if self.max_rooms_per_conn == 0 {
+            return bad("--max-rooms-per-conn must be positive");
+        }
         if self.max_frame < 1024 {
             return bad("--max-frame must be at least 1024 bytes");
         }
@@ -164,6 +258,12 @@ impl Config {
         }
         if self.doc_compact_updates == 0 {
             return bad("--doc-compact-updates must be positive");
+        }
+        if self.token_ttl_days == 0 {
+            return bad("--token-ttl-days must be positive");
+        }
+        if self.jwt_secret.is_some() && self.jwt_public_key.is_some() {
+            return bad("give --jwt-secret or --jwt-public-key, not both");
         }
         Ok(())
     }

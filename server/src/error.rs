@@ -8,6 +8,8 @@ pub enum Error {
     Config(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    #[error("identity key: {0}")]
+    Key(#[from] crate::identity::KeyError),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -3,14 +3,19 @@
 //! client, all from one actix-web server.
 //!
 //! [`run`] is the one entry point, used by `main` and by the tests. Module map: `config`,
-//! `http` (routes), `ws` (sessions and codec), `rooms` (room tasks and their pure core),
-//! `docs` (document tasks and their core), `broker` (fan-out), `store` (history, documents).
+//! `http` (routes), `headers` (security headers), `ws` (sessions and codec), `rooms` (room
+//! tasks and their pure core), `docs` (document tasks and their core), `broker` (fan-out),
+//! `store` (history, documents).
 
+pub mod access;
 pub mod broker;
 mod config;
 pub mod docs;
 mod error;
+mod headers;
+mod hostcheck;
 mod http;
+pub mod identity;
 mod registry;
 pub mod rooms;
 pub mod store;
@@ -27,6 +32,20 @@ use store::{MemoryStore, SqliteStore, Store};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use ws::session::Shared;
 
+/// How long a connection whose response is done but whose request is still open lingers
+/// (actix-http reads and discards what the client still sends) before the server closes it:
+/// not at all. For a WebSocket that is the time between the close frame (ours, or our echo
+/// of the client's) and the end of TCP. RFC 6455 §7.1.1 wants the server to close first,
+/// promptly, and clients wait for it, so actix-web's default of 1 s held every closed
+/// WebSocket open for 0.5–1 s. A short linger is not possible: actix-http 3.20 computes the
+/// deadline from its clock cached every 500 ms, and one that is already past when set is
+/// never polled again, so a linger under 500 ms can hang until the client speaks (tested:
+/// 50 ms never closed a silent client). Without linger the server closes at once after its
+/// close frame; when the server started the close, the client's answering close frame
+/// arrives after that and is refused with a reset, after the client has read ours and our
+/// FIN. Tandem has no request bodies, so nothing else lingers.
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::ZERO;
+
 /// Serve on `listener` until `shutdown` is cancelled, then close every WebSocket with 1001,
 /// let the rooms and documents finish what they have queued, and return.
 pub async fn run(
@@ -40,27 +59,49 @@ pub async fn run(
     } else {
         Arc::new(SqliteStore::open(&config.data_dir)?)
     };
-    let docs = Docs::new(store.clone(), config.room_idle(), config.doc_limits());
-    let rooms = Rooms::new(store, Arc::new(LocalBroker::default()), config.room_idle());
+    let key = identity::load_or_create_key(&config.secret_path())?;
+    let identities = Arc::new(identity::Identities::new(&key, config.token_ttl()));
+    let app_keys = config.app_keys()?.map(Arc::new);
+    let book = access::AccessBook::new(store.clone());
+    let docs = Docs::new(
+        store.clone(),
+        book.clone(),
+        config.room_idle(),
+        config.doc_limits(),
+    );
+    let rooms = Rooms::new(
+        store,
+        Arc::new(LocalBroker::default()),
+        (book, docs.clone()),
+        config.room_idle(),
+    );
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
     let timeout = config.shutdown_timeout();
     let shared = Shared {
+        identities,
+        app_keys,
         rooms: rooms.clone(),
         docs: docs.clone(),
         config: Arc::new(config),
         shutdown: shutdown.clone(),
         sessions: TaskTracker::new(),
+        peers: Default::default(),
     };
     let sessions = shared.sessions.clone();
     let addr = listener.local_addr()?;
     let server = actix_web::HttpServer::new(move || {
         let shared = shared.clone();
-        actix_web::App::new().configure(move |cfg| http::configure(cfg, shared))
+        actix_web::App::new()
+            // Inside the headers, so that its 403 carries them too.
+            .wrap(actix_web::middleware::from_fn(hostcheck::check))
+            .wrap(headers::SecurityHeaders::new(&shared.config.static_dir))
+            .configure(move |cfg| http::configure(cfg, shared))
     })
     .workers(workers)
+    .client_disconnect_timeout(CLOSE_LINGER)
     .disable_signals()
     .shutdown_timeout(timeout.as_secs().max(1))
     .listen(listener)?

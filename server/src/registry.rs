@@ -131,6 +131,16 @@ impl<C: Send + 'static> Registry<C> {
         }
     }
 
+    /// Queue `cmd` for `room`'s task only if it is live (nothing is loaded for it); false if
+    /// it was not.
+    pub(crate) async fn send_if_live(&self, room: &RoomName, cmd: C) -> bool {
+        let handle = self.state.lock().live.get(room).cloned();
+        match handle {
+            Some(h) => h.tx.send(cmd).await.is_ok(),
+            None => false,
+        }
+    }
+
     fn handle(&self, room: &RoomName, spawn: &impl Fn(Slot<C>) -> TaskFuture) -> Option<Handle<C>> {
         let mut state = self.state.lock();
         if let Some(h) = state.live.get(room) {

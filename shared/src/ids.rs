@@ -65,7 +65,15 @@ impl fmt::Display for RoomName {
     }
 }
 
-/// A display name: trimmed, 1 to [`MAX_NAME_LEN`] characters, no control characters.
+/// Characters that reorder the text around them (bidirectional overrides, embeddings,
+/// isolates and marks): in a name they could make it read as someone else's, or spill into
+/// what is shown after it.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A display name: trimmed, 1 to [`MAX_NAME_LEN`] characters, no control characters and no
+/// bidirectional controls.
 pub fn display_name(s: &str) -> Result<String, Invalid> {
     let s = s.trim();
     let n = s.chars().count();
@@ -85,6 +93,12 @@ pub fn display_name(s: &str) -> Result<String, Invalid> {
         return Err(Invalid::new(
             ErrorCode::InvalidName,
             "name must not contain control characters",
+        ));
+    }
+    if s.chars().any(is_bidi_control) {
+        return Err(Invalid::new(
+            ErrorCode::InvalidName,
+            "name must not contain characters that change the direction of text",
         ));
     }
     Ok(s.to_owned())
@@ -159,6 +173,16 @@ mod tests {
             MAX_NAME_LEN
         );
         assert_eq!(display_name(" ").unwrap_err().code, ErrorCode::InvalidName);
+        // Bidirectional overrides and isolates would let a name read as another's.
+        for c in ['\u{202E}', '\u{2066}', '\u{200F}', '\u{061C}'] {
+            let name = format!("Ada{c}nimda");
+            assert_eq!(
+                display_name(&name).unwrap_err().code,
+                ErrorCode::InvalidName
+            );
+        }
+        // Emoji sequences with a zero-width joiner are fine.
+        assert!(display_name("Ada 👩\u{200D}💻").is_ok());
         assert_eq!(
             display_name("a\u{7}b").unwrap_err().code,
             ErrorCode::InvalidName

@@ -11,7 +11,7 @@ pub mod ids;
 pub mod limits;
 mod protocol;
 
-pub use protocol::{ChatMessage, ClientMsg, ErrorCode, Member, ServerMsg};
+pub use protocol::{ChatMessage, ClientMsg, ErrorCode, Member, Role, ServerMsg};
 
 /// Version of this contract. A client sends it in [`ClientMsg::Hello`]; the server announces
 /// its own in [`ServerMsg::Welcome`] and refuses a mismatching `hello` with

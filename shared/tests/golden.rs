@@ -13,6 +13,7 @@ fn ada() -> Member {
     Member {
         id: "u1".into(),
         name: "Ada".into(),
+        role: None,
     }
 }
 
@@ -30,18 +31,32 @@ fn msg() -> ChatMessage {
 #[test]
 fn client_messages() {
     check(
-        r#"{"type":"hello","protocol_version":1,"user_id":"u1"}"#,
+        r#"{"type":"hello","protocol_version":1,"token":"t.k.n"}"#,
         ClientMsg::Hello {
             protocol_version: 1,
-            user_id: Some("u1".into()),
+            token: Some("t.k.n".into()),
+            jwt: None,
         },
     );
     check(
         r#"{"type":"hello","protocol_version":1}"#,
         ClientMsg::Hello {
             protocol_version: 1,
-            user_id: None,
+            token: None,
+            jwt: None,
         },
+    );
+    // A public user id proves nothing: an old client's `user_id` is ignored.
+    assert_eq!(
+        serde_json::from_str::<ClientMsg>(
+            r#"{"type":"hello","protocol_version":1,"user_id":"u1"}"#
+        )
+        .unwrap(),
+        ClientMsg::Hello {
+            protocol_version: 1,
+            token: None,
+            jwt: None,
+        }
     );
     check(
         r#"{"type":"join","room":"lobby","name":"Ada"}"#,
@@ -49,6 +64,7 @@ fn client_messages() {
             room: "lobby".into(),
             name: "Ada".into(),
             since: None,
+            invite: None,
         },
     );
     check(
@@ -57,6 +73,7 @@ fn client_messages() {
             room: "lobby".into(),
             name: "Ada".into(),
             since: Some(41),
+            invite: None,
         },
     );
     check(
@@ -112,19 +129,22 @@ fn client_messages() {
 
 #[test]
 fn server_messages() {
+    // Wire minimum: welcome {protocol_version, user_id, token, heartbeat_ms}.
     check(
-        r#"{"type":"welcome","protocol_version":1,"user_id":"u1","heartbeat_ms":5000}"#,
+        r#"{"type":"welcome","protocol_version":1,"user_id":"u1","token":"t.k.n","heartbeat_ms":5000}"#,
         ServerMsg::Welcome {
             protocol_version: 1,
             user_id: "u1".into(),
+            token: "t.k.n".into(),
             heartbeat_ms: 5000,
         },
     );
     check(
-        r#"{"type":"hello","protocol_version":1,"user_id":"u1"}"#,
+        r#"{"type":"hello","protocol_version":1,"user_id":"u1","token":"t.k.n"}"#,
         ServerMsg::Hello {
             protocol_version: 1,
             user_id: "u1".into(),
+            token: Some("t.k.n".into()),
         },
     );
     check(
@@ -135,6 +155,10 @@ fn server_messages() {
             history: vec![msg()],
             last_seq: 7,
             gap: false,
+            title: None,
+            role: None,
+            read_only: false,
+            invite: None,
         },
     );
     check(
@@ -145,6 +169,10 @@ fn server_messages() {
             history: vec![],
             last_seq: 9,
             gap: true,
+            title: None,
+            role: None,
+            read_only: false,
+            invite: None,
         },
     );
     check(
@@ -232,7 +260,12 @@ fn error_codes() {
         (RateLimited, "rate_limited"),
         (ProtocolMismatch, "protocol_mismatch"),
         (HelloTooLate, "hello_too_late"),
+        (BadToken, "bad_token"),
+        (ClientIdReused, "client_id_reused"),
+        (Forbidden, "forbidden"),
+        (BadJwt, "bad_jwt"),
         (Unavailable, "unavailable"),
+        (TooManyRooms, "too_many_rooms"),
     ];
     for (code, s) in all {
         check(&format!("\"{s}\""), code);

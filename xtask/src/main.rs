@@ -266,6 +266,11 @@ fn bench(extra: &[String]) -> Result {
     let server = Server::start(&[
         "--rate-per-sec",
         "0",
+        // Thousands of connections from 127.0.0.1, joining rooms as fast as they can.
+        "--max-conns-per-addr",
+        "0",
+        "--joins-per-sec",
+        "0",
         "--data-dir",
         &data.to_string_lossy(),
         "--client-timeout-ms",

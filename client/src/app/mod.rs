@@ -8,7 +8,7 @@ mod store;
 mod view;
 
 use crate::browser::{self, now_ms};
-use crate::model::{apply, stored, Action, State};
+use crate::model::{apply, stored, Action, Moderation, State};
 use crate::net::{self, Chat, Socket, SocketEvent};
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
@@ -27,6 +27,10 @@ pub enum Msg {
     PopState,
     /// The join form asks for (room, name).
     Join(String, String),
+    /// The join form asks for a private room: (title, name).
+    Create(String, String),
+    /// The owner asks something of a room.
+    Moderate(String, Moderation),
     ShowJoinForm,
     Switch(String),
     Leave(String),
@@ -51,6 +55,8 @@ pub enum Pane {
 /// Made once, so that the parts' props compare equal from one render to the next.
 struct Callbacks {
     join: Callback<(String, String)>,
+    create: Callback<(String, String)>,
+    moderate: Callback<(String, Moderation)>,
     show_form: Callback<()>,
     switch: Callback<String>,
     leave: Callback<String>,
@@ -73,6 +79,9 @@ pub struct App {
     tick_shown: (Option<u64>, Vec<String>),
     /// A room for the join form to fill in (a `/r/<room>` link opened before a name).
     prefill: String,
+    /// (room, invite) of the invite link in the address bar: joined with it, and taken out
+    /// of the address once the join is answered.
+    link_invite: Option<(String, String)>,
     pane: Pane,
     /// The unsent messages this tab keeps in storage (key → value): only changes are
     /// written, and only its own are removed.
@@ -89,18 +98,9 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         let link = ctx.link();
-        // One user id per browser, so its tabs count once in presence.
-        let stored = browser::storage_get(stored::USER_ID_KEY).filter(|id| user_id(id).is_ok());
-        let me = stored.unwrap_or_else(|| {
-            let id = format!("u{}", browser::random_id());
-            browser::storage_set(stored::USER_ID_KEY, &id);
-            id
-        });
-        let socket = Socket::open(
-            &net::ws_url(),
-            Chat::new(me.clone()),
-            link.callback(Msg::Socket),
-        );
+        // Who this browser was last time (the server confirms it, or not, in `hello`).
+        let me = browser::storage_get(stored::USER_ID_KEY).filter(|id| user_id(id).is_ok());
+        let socket = Socket::open(&net::ws_url(), Chat::new(), link.callback(Msg::Socket));
         let tick = {
             let send = link.callback(|()| Msg::Tick);
             Interval::new(TICK_MS, move || send.emit(()))
@@ -110,6 +110,8 @@ impl Component for App {
             web_sys::window().map(|w| EventListener::new(&w, "popstate", move |_| on_pop.emit(())));
         let cb = Callbacks {
             join: link.callback(|(room, name)| Msg::Join(room, name)),
+            create: link.callback(|(title, name)| Msg::Create(title, name)),
+            moderate: link.callback(|(room, what)| Msg::Moderate(room, what)),
             show_form: link.callback(|()| Msg::ShowJoinForm),
             switch: link.callback(Msg::Switch),
             leave: link.callback(Msg::Leave),
@@ -122,11 +124,12 @@ impl Component for App {
             pane: link.callback(Msg::Pane),
         };
         let mut app = App {
-            state: State::new(Some(me)),
+            state: State::new(me),
             socket: Some(socket),
             now: now_ms(),
             tick_shown: (None, Vec::new()),
             prefill: String::new(),
+            link_invite: None,
             pane: Pane::Chat,
             stored_pending: BTreeMap::new(),
             stored_rooms: String::new(),
@@ -140,8 +143,8 @@ impl Component for App {
         // The tabs open before the reload come back (with their unsent messages).
         if !app.state.name.is_empty() {
             let rooms = browser::storage_get(stored::ROOMS_KEY).unwrap_or_default();
-            for room in stored::rooms_from(&rooms) {
-                app.join(room);
+            for (room, title) in stored::rooms_from(&rooms) {
+                app.join(room, None, title);
             }
         }
         // A `/r/<room>` link joins at once when the name is known; else the form asks.
@@ -152,6 +155,7 @@ impl Component for App {
     fn update(&mut self, _ctx: &Context<Self>, msg: Msg) -> bool {
         self.now = now_ms();
         let render = self.handle(msg);
+        self.settle_link();
         self.persist();
         browser::set_title(&self.state.title());
         render
@@ -180,9 +184,15 @@ impl App {
                 browser::storage_set(stored::NAME_KEY, &name);
                 self.state.name = name;
                 self.prefill.clear();
-                self.join(room.clone());
+                let invite = self.invite_for(&room);
+                self.join(room.clone(), invite, None);
                 browser::set_path(Some(&room), true);
             }
+            Msg::Create(title, name) => {
+                browser::storage_set(stored::NAME_KEY, &name);
+                self.dispatch(Action::Create { title, name });
+            }
+            Msg::Moderate(room, what) => self.dispatch(Action::Moderate { room, what }),
             Msg::ShowJoinForm => {
                 self.dispatch(Action::Switch { room: None });
                 browser::set_path(None, true);
@@ -258,10 +268,19 @@ impl App {
     }
 
     fn socket_event(&mut self, event: SocketEvent<ServerMsg>) {
+        if let SocketEvent::Message(ServerMsg::Hello { user_id, token, .. }) = &event {
+            // The identity in force: its token is the browser's from now on (every tab's).
+            if let Some(token) = token {
+                browser::storage_set(stored::TOKEN_KEY, token);
+            }
+            browser::storage_set(stored::USER_ID_KEY, user_id);
+        }
         let action = match event {
             SocketEvent::Connecting => Action::Connecting,
             SocketEvent::Open => Action::Open,
-            SocketEvent::Closed { online, retry_in } => Action::Closed {
+            SocketEvent::Closed {
+                online, retry_in, ..
+            } => Action::Closed {
                 online,
                 retry_at: self.now + retry_in.as_millis() as u64,
             },
@@ -271,19 +290,53 @@ impl App {
         let was_current = self.state.current.clone();
         self.dispatch(action);
         if self.state.current != was_current {
-            // A refused join closed the shown tab.
-            browser::set_path(self.state.current.as_deref(), false);
+            // A refused join (or a removal) closed the shown tab; or a room we created opened
+            // (a new entry, so Back returns to the form).
+            browser::set_path(self.state.current.as_deref(), was_current.is_none());
+        }
+    }
+
+    /// The invite of the link in the address bar, if it is for `room`.
+    fn invite_for(&self, room: &str) -> Option<String> {
+        self.link_invite
+            .as_ref()
+            .filter(|(r, _)| r == room)
+            .map(|(_, invite)| invite.clone())
+    }
+
+    /// Once the join an invite link asked for is answered (or the room was left, or refused),
+    /// the secret leaves the address bar: `/r/<room>` stays.
+    fn settle_link(&mut self) {
+        let Some((room, _)) = &self.link_invite else {
+            return;
+        };
+        let answered = match self.state.room(room) {
+            Some(r) => r.ever_joined,
+            // Refused, or left; unless the join form still waits for a name.
+            None => self.prefill != *room,
+        };
+        if answered {
+            browser::drop_query();
+            self.link_invite = None;
         }
     }
 
     /// Show what the address bar names: its room (joining it when the name is known), or
     /// the join form.
     fn open_path(&mut self, from_history: bool) {
-        match browser::room_from_path() {
-            Some(room) if self.state.room(&room).is_some() => {
+        let room = browser::room_from_path();
+        // An invite link (`/r/<room>?invite=<secret>`): its join brings the invite.
+        if let (Some(room), Some(invite)) = (&room, browser::invite_from_query()) {
+            self.link_invite = Some((room.clone(), invite));
+        }
+        match room {
+            Some(room) if self.state.room(&room).is_some() && self.invite_for(&room).is_none() => {
                 self.dispatch(Action::Switch { room: Some(room) })
             }
-            Some(room) if !self.state.name.is_empty() => self.join(room),
+            Some(room) if !self.state.name.is_empty() => {
+                let invite = self.invite_for(&room);
+                self.join(room, invite, None)
+            }
             Some(room) => {
                 self.dispatch(Action::Switch { room: None });
                 self.prefill = room;

@@ -6,8 +6,9 @@ use crate::browser;
 use crate::model::{stored, Action};
 
 impl App {
-    /// Open `room` as the person, with what this browser kept unsent for it.
-    pub(super) fn join(&mut self, room: String) {
+    /// Open `room` as the person, with what this browser kept unsent for it (and the invite
+    /// of an invite link, the title kept for a private room).
+    pub(super) fn join(&mut self, room: String, invite: Option<String>, title: Option<String>) {
         let entries = browser::storage_entries(&stored::pending_prefix(&room));
         let restored = stored::restore_pending(&room, entries);
         let name = self.state.name.clone();
@@ -15,6 +16,8 @@ impl App {
             room,
             name,
             restored,
+            invite,
+            title,
         });
     }
 

@@ -2,17 +2,20 @@
 //! component handed its props.
 
 use super::{App, Pane};
+use crate::browser;
 use crate::components::{
     chat::{typing_line, ChatPane},
     doc::DocPane,
     home::Home,
     notice::Notice,
     presence::Presence,
+    room_bar::RoomBar,
     status::ConnectionStatus,
     tabs::{Tab, Tabs},
     user_color,
 };
 use std::rc::Rc;
+use tandem_shared::Role;
 use yew::prelude::*;
 
 impl App {
@@ -25,6 +28,8 @@ impl App {
                 .iter()
                 .map(|r| Tab {
                     room: r.name.clone(),
+                    label: r.label(),
+                    private: r.is_private(),
                     unread: r.unread,
                 })
                 .collect(),
@@ -47,7 +52,8 @@ impl App {
                 }
                 if s.current.is_none() {
                     <Home name={s.name.clone()} room={self.prefill.clone()}
-                        first={s.rooms.is_empty()} on_join={self.cb.join.clone()} />
+                        first={s.rooms.is_empty()} on_join={self.cb.join.clone()}
+                        on_create={self.cb.create.clone()} creating={s.creating.is_some()} />
                 }
                 if !s.rooms.is_empty() {
                     { self.room_view() }
@@ -81,14 +87,21 @@ impl App {
         html! {
             <main class={classes!("room", stale.then_some("stale"))} data-pane={shown}
                 hidden={current.is_none()}>
+                if let Some(r) = current {
+                    <RoomBar room={r.name.clone()} label={r.label()} private={r.is_private()}
+                        read_only={r.read_only} viewer={r.role == Some(Role::Viewer)}
+                        owner={r.is_owner()}
+                        invite_link={r.invite.as_ref().map(|i| AttrValue::from(invite_link(&r.name, i)))}
+                        on_moderate={self.cb.moderate.clone()} />
+                }
                 <div class="pane-switch" role="tablist" aria-label="Show">
                     { pane(Pane::Chat, "Chat", "pane-chat") }
                     { pane(Pane::Doc, "Document", "pane-doc") }
                 </div>
                 // Keyed by room: entering a room starts its pane afresh (at the end, focused).
                 { for current.map(|r| html! {
-                    <ChatPane key={r.name.clone()} room={r.name.clone()}
-                        messages={r.messages.clone()} pending={r.pending.clone()}
+                    <ChatPane key={r.name.clone()} room={r.name.clone()} label={r.label()}
+                        locked={r.locked().map(AttrValue::from)} messages={r.messages.clone()} pending={r.pending.clone()}
                         me={Some(me.clone())} joined={r.joined}
                         loading={!r.ever_joined && r.messages.is_empty()} gap={r.gap}
                         has_older={r.has_older()} loading_older={r.loading_older}
@@ -99,12 +112,25 @@ impl App {
                 { for s.rooms.iter().map(|r| html! {
                     <DocPane key={r.name.clone()} room={r.name.clone()}
                         shown={current.is_some_and(|c| c.name == r.name)}
-                        name={s.name.clone()} color={color.clone()} me={me.clone()} />
+                        name={s.name.clone()} color={color.clone()} me={me.clone()}
+                        label={r.label()} can_edit={r.can_edit()}
+                        invite={r.join_invite.clone().map(AttrValue::from)} />
                 }) }
                 if let Some(r) = current {
-                    <Presence members={r.members.clone()} me={Some(me.clone())} />
+                    <Presence room={r.name.clone()} members={r.members.clone()}
+                        me={Some(me.clone())} owner={r.is_owner()}
+                        on_moderate={self.cb.moderate.clone()} />
                 }
             </main>
         }
     }
+}
+
+/// The link that lets people into a private room: `<origin>/r/<room>?invite=<secret>`.
+fn invite_link(room: &str, invite: &str) -> String {
+    format!(
+        "{}{}?invite={invite}",
+        browser::origin(),
+        browser::path_for(Some(room))
+    )
 }

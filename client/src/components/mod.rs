@@ -5,16 +5,21 @@
 //!
 //! [`status`] (the connection pill), [`tabs`], [`notice`], [`home`] (the join form),
 //! [`chat`] (the message list with its scroll, unseen count and scrollback; the composer),
-//! [`presence`], and [`doc`] (one document pane per joined room: its replica, its socket to
-//! `/yjs/<room>`, the editor and the others' carets).
+//! [`presence`] (with the owner's member menus), [`room_bar`] (the room's name, read-only
+//! badge, and the owner's invite link and read-only switch), and [`doc`] (one document
+//! pane per joined room: its replica, its socket to `/yjs/<room>`, the editor and the
+//! others' carets).
 
 pub mod chat;
 pub mod doc;
 pub mod home;
 pub mod notice;
 pub mod presence;
+pub mod room_bar;
 pub mod status;
 pub mod tabs;
+
+use yew::prelude::*;
 
 /// A stable hue (0..360) per user id.
 pub fn hue_of(id: &str) -> u32 {
@@ -36,6 +41,16 @@ fn initial(name: &str) -> String {
         .into_iter()
         .flat_map(char::to_uppercase)
         .collect()
+}
+
+/// A padlock (inline SVG in the text's colour; an emoji would depend on the fonts there).
+fn lock_icon() -> Html {
+    html! {
+        <svg class="lock-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"
+            focusable="false">
+            <path fill="currentColor" d="M8 1a3.5 3.5 0 0 0-3.5 3.5V6H4a1.5 1.5 0 0 0-1.5 1.5v6A1.5 1.5 0 0 0 4 15h8a1.5 1.5 0 0 0 1.5-1.5v-6A1.5 1.5 0 0 0 12 6h-.5V4.5A3.5 3.5 0 0 0 8 1Zm2 5H6V4.5a2 2 0 1 1 4 0V6Z" />
+        </svg>
+    }
 }
 
 /// `#rrggbb` for a user, the same hue the page gives their name.

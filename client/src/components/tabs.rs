@@ -1,5 +1,6 @@
-//! The room tabs (`room-tab`): one per joined room with its unread count (`unread`), a button
-//! to leave it (`leave-room`), and "+" to join another (`add-room`).
+//! The room tabs (`room-tab`, `data-room` its id): one per joined room with its name (a
+//! private room's title with a lock, and `data-private="true"`), its unread count
+//! (`unread`), a button to leave it (`leave-room`), and "+" to join another (`add-room`).
 
 use std::rc::Rc;
 use yew::prelude::*;
@@ -8,6 +9,9 @@ use yew::prelude::*;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tab {
     pub room: String,
+    /// How the room is named (`Room::label`).
+    pub label: String,
+    pub private: bool,
     pub unread: u32,
 }
 
@@ -42,16 +46,25 @@ pub fn tabs(p: &Props) -> Html {
                     aria-label={format!("{} unread", t.unread)}>{ n }</span>
             }
         });
+        let title = if t.private {
+            format!("{} (private room)", t.label)
+        } else {
+            t.label.clone()
+        };
         html! {
             <li class={classes!("tab-item", active.then_some("active"))} key={t.room.clone()}>
                 <button type="button" class="tab" data-testid="room-tab" data-room={t.room.clone()}
+                    data-private={t.private.then_some("true")}
                     data-active={active.to_string()} aria-current={active.then_some("page")}
-                    title={format!("#{}", t.room)} onclick={switch}>
-                    <span class="tab-name">{ format!("#{}", t.room) }</span>
+                    title={title} onclick={switch}>
+                    if t.private {
+                        <span class="lock" role="img" aria-label="Private:">{ super::lock_icon() }</span>
+                    }
+                    <span class="tab-name">{ t.label.clone() }</span>
                     { for unread }
                 </button>
                 <button type="button" class="tab-close" data-testid="leave-room"
-                    aria-label={format!("Leave #{}", t.room)} title={format!("Leave #{}", t.room)}
+                    aria-label={format!("Leave {}", t.label)} title={format!("Leave {}", t.label)}
                     onclick={leave}>
                     { "×" }
                 </button>

@@ -14,7 +14,7 @@ pub mod state;
 pub mod stored;
 pub mod timeline;
 
-pub use reduce::{apply, Action};
+pub use reduce::{apply, Action, Moderation};
 pub use state::{Conn, Messages, Pending, Room, State, Typist, RELOAD_NOTICE};
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use super::state::{Conn, Pending, Room, State};
 use std::rc::Rc;
-use tandem_shared::{ClientMsg, ServerMsg};
+use tandem_shared::{ClientMsg, Role, ServerMsg};
 
 /// Send `typing` at most this often while the person types.
 pub const TYPING_EVERY_MS: u64 = 2_000;
@@ -39,11 +39,25 @@ pub enum Action {
     },
     /// The person asked to join `room` as `name` (both already validated); `restored` are
     /// messages written earlier in this browser and never confirmed (kept across reloads),
-    /// to send again. Switches to the room if it is already open.
+    /// to send again. Switches to the room if it is already open. `invite` came with an
+    /// invite link (sent with the join); `title` is what this browser kept of a private
+    /// room's title (shown until the server says).
     Join {
         room: String,
         name: String,
         restored: Vec<Pending>,
+        invite: Option<String>,
+        title: Option<String>,
+    },
+    /// The person asked to create a private room titled `title`, as `name` (both valid).
+    Create {
+        title: String,
+        name: String,
+    },
+    /// The owner of `room` asks something of it.
+    Moderate {
+        room: String,
+        what: Moderation,
     },
     /// Show `room` (one of the tabs), or the join form with `None`.
     Switch {
@@ -75,6 +89,42 @@ pub enum Action {
     DismissNotice,
 }
 
+/// What the owner of a private room may ask of it (the room answers everyone concerned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moderation {
+    /// Remove `user` now: for 15 minutes, or for good with `ban`.
+    Kick {
+        user: String,
+        ban: bool,
+    },
+    /// Make `user` a member or a viewer.
+    SetRole {
+        user: String,
+        role: Role,
+    },
+    SetReadOnly(bool),
+    /// A new invite; the old link stops working.
+    RotateInvite,
+}
+
+impl Moderation {
+    fn into_msg(self, room: String) -> ClientMsg {
+        match self {
+            Moderation::Kick { user, ban } => ClientMsg::Kick { room, user, ban },
+            Moderation::SetRole { user, role } => ClientMsg::SetRole { room, user, role },
+            Moderation::SetReadOnly(read_only) => ClientMsg::SetReadOnly { room, read_only },
+            Moderation::RotateInvite => ClientMsg::RotateInvite { room },
+        }
+    }
+}
+
+fn create_msg(title: &str) -> ClientMsg {
+    ClientMsg::CreateRoom {
+        private: true,
+        name: title.to_owned(),
+    }
+}
+
 /// Apply `action` to `state`; returns the messages to send, in order.
 pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
     let mut out = Vec::new();
@@ -101,6 +151,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
                 room.joined = false;
                 out.push(room.join_msg(&name));
             }
+            if let Some(title) = &state.creating {
+                out.push(create_msg(title));
+            }
         }
         Action::Closed { online, retry_at } => {
             state.conn = match state.conn {
@@ -121,20 +174,43 @@ pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
             room,
             name,
             restored,
+            invite,
+            title,
         } => {
             state.notice = None;
             state.name = name;
-            if state.room(&room).is_none() {
-                let mut r = Room::new(room.clone());
-                let mut restored = restored;
-                restored.sort_by_key(|p| p.at);
-                r.pending = Rc::new(restored);
-                if state.conn == Conn::Live {
-                    out.push(r.join_msg(&state.name));
+            match state.room_mut(&room) {
+                // An invite link for a room still waiting for its first answer: the next
+                // join brings it.
+                Some(r) if !r.ever_joined && invite.is_some() => r.join_invite = invite,
+                Some(_) => {}
+                None => {
+                    let mut r = Room::new(room.clone());
+                    let mut restored = restored;
+                    restored.sort_by_key(|p| p.at);
+                    r.pending = Rc::new(restored);
+                    r.join_invite = invite;
+                    r.title = title;
+                    if state.conn == Conn::Live {
+                        out.push(r.join_msg(&state.name));
+                    }
+                    state.rooms.push(r);
                 }
-                state.rooms.push(r);
             }
             switch(state, Some(room));
+        }
+        Action::Create { title, name } => {
+            state.notice = None;
+            state.name = name;
+            if state.conn == Conn::Live {
+                out.push(create_msg(&title));
+            }
+            state.creating = Some(title);
+        }
+        Action::Moderate { room, what } => {
+            if state.room(&room).is_some_and(|r| r.joined && r.is_owner()) {
+                out.push(what.into_msg(room));
+            }
         }
         Action::Switch { room } => switch(state, room),
         Action::Leave { room } => {
@@ -166,6 +242,9 @@ pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
             let Some(room) = state.current_mut() else {
                 return out;
             };
+            if !room.can_write() {
+                return out;
+            }
             if room.joined {
                 out.push(ClientMsg::Chat {
                     room: room.name.clone(),
@@ -206,7 +285,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
     out
 }
 
-fn switch(state: &mut State, room: Option<String>) {
+pub(super) fn switch(state: &mut State, room: Option<String>) {
     match room {
         Some(name) if state.room(&name).is_some() => {
             state.current = Some(name);

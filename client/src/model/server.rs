@@ -5,7 +5,7 @@ use super::reduce::TYPING_SHOWN_MS;
 use super::state::{Conn, Room, State, Typist, RELOAD_NOTICE};
 use super::timeline;
 use std::rc::Rc;
-use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
+use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, Role, ServerMsg, PROTOCOL_VERSION};
 
 pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<ClientMsg>) {
     let me = state.user_id.clone();
@@ -25,6 +25,10 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
             history,
             gap,
             last_seq,
+            title,
+            role,
+            read_only,
+            invite,
         } => {
             let current = state.is_current(&room);
             let name = state.name.clone();
@@ -36,6 +40,14 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
             r.ever_joined = true;
             r.members = Rc::new(members);
             r.gap = gap;
+            // In (a member now, if an invite brought us): the invite has done its work.
+            r.join_invite = None;
+            if title.is_some() {
+                r.title = title;
+            }
+            r.role = role;
+            r.read_only = read_only;
+            r.invite = invite.or_else(|| r.invite.take().filter(|_| role == Some(Role::Owner)));
             // The server's numbering went backwards (its store was reset): what we hold
             // no longer matches its `seq`s.
             if timeline::last_seq(&r.messages).is_some_and(|ours| ours > last_seq) {
@@ -95,8 +107,8 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
             if let Some(r) = state.room_mut(&room) {
                 let members = Rc::make_mut(&mut r.members);
                 match members.iter_mut().find(|m| m.id == member.id) {
-                    // A rename.
-                    Some(m) => m.name = member.name,
+                    // A rename (or a new role).
+                    Some(m) => *m = member,
                     None => members.push(member),
                 }
             }
@@ -122,6 +134,55 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
                 }
             }
         }
+        ServerMsg::RoomCreated { room, name, invite } => {
+            state.creating = None;
+            state.notice = None;
+            if state.room(&room).is_none() {
+                let mut r = Room::new(room.clone());
+                r.title = Some(name);
+                r.role = Some(Role::Owner);
+                r.invite = Some(invite);
+                out.push(r.join_msg(&state.name));
+                state.rooms.push(r);
+            }
+            super::reduce::switch(state, Some(room));
+        }
+        ServerMsg::Invite { room, invite } => {
+            if let Some(r) = state.room_mut(&room) {
+                r.invite = Some(invite);
+            }
+        }
+        ServerMsg::RoomUpdated { room, read_only } => {
+            if let Some(r) = state.room_mut(&room) {
+                r.read_only = read_only;
+            }
+        }
+        ServerMsg::RoleChanged { room, user, role } => {
+            if let Some(r) = state.room_mut(&room) {
+                if me == Some(user.as_str()) {
+                    r.role = Some(role);
+                }
+                if let Some(m) = Rc::make_mut(&mut r.members)
+                    .iter_mut()
+                    .find(|m| m.id == user)
+                {
+                    m.role = Some(role);
+                }
+            }
+        }
+        ServerMsg::Kicked { room, banned } => {
+            let Some(label) = state.room(&room).map(Room::label) else {
+                return;
+            };
+            // Out of the room: its tab closes, and what it had unsent goes with it (it
+            // could not be delivered).
+            state.remove_room(&room);
+            state.notice = Some(if banned {
+                format!("You were banned from {label} by its owner.")
+            } else {
+                format!("You were removed from {label} by its owner.")
+            });
+        }
         ServerMsg::Left { .. } | ServerMsg::Pong { .. } => {}
         ServerMsg::Error {
             code,
@@ -143,6 +204,11 @@ fn error(
         must_reload(state);
         return;
     }
+    if code == ErrorCode::BadToken {
+        // The server no longer knows this browser's token (its key changed): the `hello`
+        // reply that follows names the new identity. Nothing the person can do about it.
+        return;
+    }
     if let (Some(id), Some(name)) = (&client_id, &room) {
         if let Some(r) = state.room_mut(name) {
             if let Some(at) = r.pending.iter().position(|p| &p.client_id == id) {
@@ -155,14 +221,32 @@ fn error(
         // A refused `history` request: stop asking until the next one is due.
         r.loading_older = false;
     }
-    // A refused join closes that room's tab, with the reason.
-    if let Some(name) = room {
-        if state.room(&name).is_some_and(|r| !r.ever_joined) {
-            state.remove_room(&name);
+    match &room {
+        // A refused join closes that room's tab, with the reason: a first join, or any
+        // join the room does not let us into (a private room without its invite, a ban).
+        Some(name)
+            if state
+                .room(name)
+                .is_some_and(|r| !r.ever_joined || (code == ErrorCode::Forbidden && !r.joined)) =>
+        {
+            state.remove_room(name);
+            if code == ErrorCode::Forbidden {
+                // The server's words do not say whether the room exists; nor do ours.
+                state.notice = Some(NO_ENTRY.to_owned());
+                return;
+            }
         }
+        Some(_) => {}
+        // A request without a room refused: a `create_room` waiting is settled (it is the
+        // one such request the server answers with a refusal of its own).
+        None => state.creating = None,
     }
     state.notice = Some(message);
 }
+
+/// Shown when a room will not let us in (private without a valid invite, or removed).
+pub const NO_ENTRY: &str =
+    "You may not enter this room. It is private: ask its owner for an invite link.";
 
 fn must_reload(state: &mut State) {
     state.must_reload = true;

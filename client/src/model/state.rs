@@ -4,7 +4,7 @@
 //! copies only pointers.
 
 use std::rc::Rc;
-use tandem_shared::{ChatMessage, ClientMsg, Member};
+use tandem_shared::{ChatMessage, ClientMsg, Member, Role};
 
 /// The connection indicator; [`Conn::as_str`] is the `data-state` the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,17 @@ pub struct Room {
     pub draft: String,
     /// When this tab last told the room it is typing (page time, ms).
     pub typing_sent_at: Option<u64>,
+    /// A private room's title (its `name` is a server-chosen id); `None` for a public room.
+    pub title: Option<String>,
+    /// Our role in a private room, as the server last said.
+    pub role: Option<Role>,
+    /// Only the owner writes and edits right now.
+    pub read_only: bool,
+    /// The invite's secret, for the owner of a private room (shown as a link).
+    pub invite: Option<String>,
+    /// The invite an invite link brought: sent with the joins of this room until one is
+    /// answered (then we are a member, or refused), then forgotten.
+    pub join_invite: Option<String>,
 }
 
 impl Room {
@@ -92,6 +103,46 @@ impl Room {
             room: self.name.clone(),
             name: name.to_owned(),
             since: super::timeline::last_seq(&self.messages),
+            invite: self.join_invite.clone(),
+        }
+    }
+
+    /// A private room (known from its title, our role, or the invite that opens it).
+    pub fn is_private(&self) -> bool {
+        self.title.is_some() || self.role.is_some() || self.join_invite.is_some()
+    }
+
+    /// How the room is named to people: a private room by its title, a public one `#name`.
+    pub fn label(&self) -> String {
+        match &self.title {
+            Some(title) => title.clone(),
+            None if self.is_private() => "Private room".to_owned(),
+            None => format!("#{}", self.name),
+        }
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Some(Role::Owner)
+    }
+
+    /// We may post messages: not as a viewer, and in a read-only room only as its owner.
+    pub fn can_write(&self) -> bool {
+        self.locked().is_none()
+    }
+
+    /// We may change the document (the same rule as writing).
+    pub fn can_edit(&self) -> bool {
+        self.can_write()
+    }
+
+    /// Why we may not write or edit here, for the person; `None` when we may.
+    pub fn locked(&self) -> Option<&'static str> {
+        if self.role == Some(Role::Viewer) {
+            Some("You are a viewer here: you can read and follow the document, not write.")
+        } else if self.read_only && !self.is_owner() {
+            Some("This room is read-only: only its owner can write and edit.")
+        } else {
+            None
         }
     }
 
@@ -134,6 +185,9 @@ pub struct State {
     pub notice: Option<String>,
     /// The client must be reloaded (it speaks another protocol version than the server).
     pub must_reload: bool,
+    /// The title of a private room asked for and not created yet (asked again on every
+    /// connection until the server answers).
+    pub creating: Option<String>,
 }
 
 impl Default for State {
@@ -148,6 +202,7 @@ impl Default for State {
             current: None,
             notice: None,
             must_reload: false,
+            creating: None,
         }
     }
 }
@@ -204,9 +259,8 @@ impl State {
     pub fn title(&self) -> String {
         let unread = self.unread_total();
         let room = self
-            .current
-            .as_deref()
-            .map_or(String::new(), |r| format!("#{r} · "));
+            .current_room()
+            .map_or(String::new(), |r| format!("{} · ", r.label()));
         if unread > 0 {
             format!("({unread}) {room}Tandem")
         } else {

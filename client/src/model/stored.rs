@@ -2,8 +2,10 @@
 //! closed and reopened, or a browser restart while offline: the keys and their formats, as
 //! pure functions (the page reads and writes them through `crate::browser`).
 //!
-//! - `tandem.name`, `tandem.user_id`: who this browser is.
-//! - `tandem.rooms`: the open tabs, a JSON array of room names.
+//! - `tandem.token`: the secret that proves who this browser is (the server issues it);
+//!   `tandem.user_id` the public id it proves, `tandem.name` the display name.
+//! - `tandem.rooms`: the open tabs, a JSON array of room names; a private room's entry is
+//!   `{"room":…,"title":…}`, so its tab has its title at once after a reload.
 //! - `tandem.pending.<room>.<client_id>`: one unconfirmed message, `{"text":…,"at":…}`. One
 //!   key per message, so tabs of the same browser never overwrite each other's; a message
 //!   picked up by two tabs is sent under the same `client_id` and stored once (the server
@@ -18,6 +20,7 @@ use tandem_shared::ids::RoomName;
 
 pub const NAME_KEY: &str = "tandem.name";
 pub const USER_ID_KEY: &str = "tandem.user_id";
+pub const TOKEN_KEY: &str = "tandem.token";
 pub const ROOMS_KEY: &str = "tandem.rooms";
 const PENDING: &str = "tandem.pending.";
 const DOC: &str = "tandem.doc.";
@@ -85,19 +88,45 @@ pub fn restore_pending(
     out
 }
 
-/// The open tabs, for [`ROOMS_KEY`].
-pub fn rooms_value(state: &State) -> String {
-    let names: Vec<&str> = state.rooms.iter().map(|r| r.name.as_str()).collect();
-    // unwrap: a list of strings always serializes.
-    serde_json::to_string(&names).expect("names serialize")
+/// One open tab as stored: a public room's name, or a private room with its title.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Tab {
+    Name(String),
+    Titled { room: String, title: String },
 }
 
-/// The valid room names in a stored [`ROOMS_KEY`] value.
-pub fn rooms_from(value: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<String>>(value)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| RoomName::new(r).is_ok())
+/// The open tabs, for [`ROOMS_KEY`].
+pub fn rooms_value(state: &State) -> String {
+    let tabs: Vec<Tab> = state
+        .rooms
+        .iter()
+        .map(|r| match &r.title {
+            Some(title) => Tab::Titled {
+                room: r.name.clone(),
+                title: title.clone(),
+            },
+            None => Tab::Name(r.name.clone()),
+        })
+        .collect();
+    // unwrap: strings always serialize.
+    serde_json::to_string(&tabs).expect("tabs serialize")
+}
+
+/// The valid rooms in a stored [`ROOMS_KEY`] value, with the titles kept for them.
+pub fn rooms_from(value: &str) -> Vec<(String, Option<String>)> {
+    let Ok(tabs) = serde_json::from_str::<Vec<serde_json::Value>>(value) else {
+        return Vec::new();
+    };
+    tabs.into_iter()
+        .filter_map(|t| match serde_json::from_value(t).ok()? {
+            Tab::Name(room) => Some((room, None)),
+            Tab::Titled { room, title } => {
+                let title = tandem_shared::ids::display_name(&title).ok();
+                Some((room, title))
+            }
+        })
+        .filter(|(r, _)| RoomName::new(r).is_ok())
         .collect()
 }
 
@@ -116,6 +145,8 @@ mod tests {
                     room: room.into(),
                     name: "Ann".into(),
                     restored: vec![],
+                    invite: None,
+                    title: None,
                 },
             );
         }
@@ -158,12 +189,40 @@ mod tests {
                     room: room.into(),
                     name: "Ann".into(),
                     restored: vec![],
+                    invite: None,
+                    title: None,
                 },
             );
         }
-        assert_eq!(rooms_from(&rooms_value(&s)), ["a", "b.c"]);
-        assert_eq!(rooms_from(r#"["ok", "not ok", 3]"#), Vec::<String>::new());
-        assert_eq!(rooms_from(r#"["ok", "not ok"]"#), ["ok"]);
-        assert_eq!(rooms_from("garbage"), Vec::<String>::new());
+        let names = |v: &str| -> Vec<String> { rooms_from(v).into_iter().map(|t| t.0).collect() };
+        assert_eq!(names(&rooms_value(&s)), ["a", "b.c"]);
+        assert_eq!(names(r#"["ok", "not ok", 3]"#), ["ok"]);
+        assert_eq!(names(r#"["ok", "not ok"]"#), ["ok"]);
+        assert_eq!(names("garbage"), Vec::<String>::new());
+        // A private room keeps its title.
+        apply(
+            &mut s,
+            Action::Join {
+                room: "p-x".into(),
+                name: "Ann".into(),
+                restored: vec![],
+                invite: Some("secret".into()),
+                title: Some("Plans".into()),
+            },
+        );
+        let value = rooms_value(&s);
+        assert!(!value.contains("secret"), "invites are not kept: {value}");
+        assert_eq!(
+            rooms_from(&value),
+            [
+                ("a".to_owned(), None),
+                ("b.c".to_owned(), None),
+                ("p-x".to_owned(), Some("Plans".to_owned()))
+            ]
+        );
+        assert_eq!(
+            rooms_from(r#"[{"room":"p-y","title":""}, {"room":"bad room","title":"T"}]"#),
+            [("p-y".to_owned(), None)]
+        );
     }
 }

@@ -44,6 +44,7 @@ mod tests {
             sender: Member {
                 id: "u".into(),
                 name: "U".into(),
+                role: None,
             },
             text: format!("m{seq}"),
             ts: seq,

@@ -15,7 +15,7 @@ use crate::model::backoff::Backoff;
 use futures::channel::mpsc::{unbounded, TryRecvError, UnboundedReceiver, UnboundedSender};
 use futures::future::{poll_fn, select, Either};
 use futures::{Sink, SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message, State as WsState};
+use gloo_net::websocket::{futures::WebSocket, Message, State as WsState, WebSocketError};
 use std::pin::Pin;
 use std::time::Duration;
 use yew::platform::{spawn_local, time::sleep};
@@ -45,6 +45,18 @@ pub trait Protocol: 'static {
     fn decode(&self, frame: Message) -> Option<Self::In>;
     /// What to send after [`IDLE`] without a frame; it must make the server answer.
     fn keepalive(&mut self) -> Message;
+    /// The URL of the next connection attempt, from the socket's `base` (asked before every
+    /// attempt, so it may carry what changed since: a token, an invite).
+    fn url(&self, base: &str) -> String {
+        base.to_owned()
+    }
+}
+
+/// How the server closed a connection (its close frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    pub code: u16,
+    pub reason: String,
 }
 
 /// What a socket reports to its owner, in order.
@@ -56,10 +68,12 @@ pub enum SocketEvent<In> {
     Open,
     Message(In),
     /// The connection closed, or the attempt failed. The next attempt starts after
-    /// `retry_in`, or sooner (see the module docs); `online` is `navigator.onLine`.
+    /// `retry_in`, or sooner (see the module docs); `online` is `navigator.onLine`. `frame`
+    /// is the server's close frame when a connection it had accepted ended with one.
     Closed {
         online: bool,
         retry_in: Duration,
+        frame: Option<CloseFrame>,
     },
     /// The browser's `online` / `offline` event fired.
     Network {
@@ -98,6 +112,7 @@ impl<P: Protocol> Socket<P> {
             backoff,
             on_event,
             commands: rx,
+            closed_by: None,
         };
         spawn_local(link.run());
         Socket { commands }
@@ -133,6 +148,8 @@ struct Link<P: Protocol> {
     backoff: Backoff,
     on_event: Callback<SocketEvent<P::In>>,
     commands: UnboundedReceiver<Command<P::Out>>,
+    /// How the last connection was closed, if the server said.
+    closed_by: Option<CloseFrame>,
 }
 
 impl<P: Protocol> Link<P> {
@@ -177,6 +194,7 @@ impl<P: Protocol> Link<P> {
             self.on_event.emit(SocketEvent::Closed {
                 online: page::online(),
                 retry_in,
+                frame: self.closed_by.take(),
             });
             if !suspended {
                 match self.wait(retry_in, &mut page).await {
@@ -190,7 +208,7 @@ impl<P: Protocol> Link<P> {
 
     /// Open the socket and send the hello; `None` if that fails or takes too long.
     async fn connect(&self) -> Option<WebSocket> {
-        let mut ws = WebSocket::open(&self.url).ok()?;
+        let mut ws = WebSocket::open(&self.protocol.url(&self.url)).ok()?;
         let opened = {
             // The sink is ready once the socket is open (or has failed).
             let ready = poll_fn(|cx| Pin::new(&mut ws).poll_ready(cx));
@@ -275,7 +293,21 @@ impl<P: Protocol> Link<P> {
                         self.on_event.emit(SocketEvent::Message(msg));
                     }
                 }
-                // Errors precede the end of the stream.
+                // The close event (with the server's code) follows an error event.
+                Either::Left((
+                    Either::Left((Some(Err(WebSocketError::ConnectionError)), _)),
+                    _,
+                )) => {}
+                Either::Left((
+                    Either::Left((Some(Err(WebSocketError::ConnectionClose(e))), _)),
+                    _,
+                )) => {
+                    self.closed_by = Some(CloseFrame {
+                        code: e.code,
+                        reason: e.reason,
+                    });
+                    return Flow::Reconnect;
+                }
                 Either::Left((Either::Left((Some(Err(_)) | None, _)), _)) => {
                     return Flow::Reconnect
                 }

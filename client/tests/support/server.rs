@@ -42,16 +42,20 @@ pub enum Event {
 /// One protocol client on a browser WebSocket.
 pub struct Peer {
     ws: WebSocket,
+    /// The identity in force, and the token that proves it.
     pub user_id: String,
+    pub token: String,
 }
 
 impl Peer {
-    /// Open a socket, read `welcome`, and say `hello` with `user_id`.
-    pub async fn open(user_id: &str) -> Result<Peer, String> {
+    /// Open a socket, read `welcome`, and say `hello` with `token` (none: be the fresh user
+    /// the welcome named).
+    pub async fn open(token: Option<&str>) -> Result<Peer, String> {
         let ws = WebSocket::open(ws_url()).map_err(|e| format!("open {}: {e}", ws_url()))?;
         let mut peer = Peer {
             ws,
-            user_id: user_id.to_owned(),
+            user_id: String::new(),
+            token: String::new(),
         };
         match peer.next().await {
             Event::Msg(ServerMsg::Welcome {
@@ -62,30 +66,35 @@ impl Peer {
         }
         peer.send(&ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
-            user_id: Some(user_id.to_owned()),
+            token: token.map(str::to_owned),
+            jwt: None,
         })
         .await;
         match peer
             .recv_until("hello", |m| matches!(m, ServerMsg::Hello { .. }))
             .await
         {
-            ServerMsg::Hello { user_id, .. } => assert_eq!(user_id, peer.user_id),
+            ServerMsg::Hello { user_id, token, .. } => {
+                peer.user_id = user_id;
+                peer.token = token.unwrap_or_default();
+            }
             _ => unreachable!(),
         }
         Ok(peer)
     }
 
-    pub async fn connect(user_id: &str) -> Peer {
-        within("welcome and hello", WAIT_MS, Peer::open(user_id))
+    /// A new user.
+    pub async fn connect() -> Peer {
+        within("welcome and hello", WAIT_MS, Peer::open(None))
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Connect, retrying while the server is not (yet) there.
-    pub async fn reconnect(user_id: &str) -> Peer {
+    /// Connect as the user `token` proves, retrying while the server is not (yet) there.
+    pub async fn reconnect(token: &str) -> Peer {
         within("the server to accept a connection again", 30_000, async {
             loop {
-                let attempt = within("welcome and hello", WAIT_MS, Peer::open(user_id)).await;
+                let attempt = within("welcome and hello", WAIT_MS, Peer::open(Some(token))).await;
                 match attempt {
                     Ok(peer) => return peer,
                     Err(_) => sleep_ms(250).await,
@@ -136,6 +145,7 @@ impl Peer {
             room: room.into(),
             name: name.into(),
             since,
+            invite: None,
         })
         .await;
         self.recv_until("joined", |m| matches!(m, ServerMsg::Joined { .. }))

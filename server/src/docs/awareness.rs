@@ -23,6 +23,56 @@ const MAX_TOMBSTONES: usize = 4096;
 /// What y-protocols sends as the state of a removed entry.
 const NULL: &str = "null";
 
+/// Whether `json` is an awareness state a stock client can take: `null` (a removal) or a JSON
+/// object, of at most [`MAX_STATE_BYTES`]. y-protocols `JSON.parse`s every state it receives
+/// and editors read fields of it, so anything else (not JSON, a number, a string, an array)
+/// breaks every reader: stock `y-websocket` throws in its message handler and never syncs
+/// while such a state is kept. Checked as messages arrive (a connection that sends one is
+/// closed with 4400), so [`Presence`] only ever holds valid states.
+pub(crate) fn valid_state(json: &str) -> bool {
+    if json.len() > MAX_STATE_BYTES {
+        return false;
+    }
+    // Values are parsed (so checked) and dropped, not built.
+    json == NULL
+        || serde_json::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(json)
+            .is_ok()
+}
+
+/// Accepted awareness changes not yet relayed, coalesced to the latest state per client id,
+/// with the connection it came from (it is not sent back there). The document task relays
+/// them once per batch: a burst of awareness from one client is one frame to each reader,
+/// not one per message, so a flood cannot fill readers' outboxes with stale states.
+#[derive(Debug, Default)]
+pub(super) struct Coalesced {
+    changes: HashMap<u64, (ConnId, AwarenessUpdateEntry)>,
+}
+
+impl Coalesced {
+    /// `update` was accepted from `from` (or is the removal of its ids): it supersedes what
+    /// is pending for the same ids ([`Presence`] accepts only newer states).
+    pub(super) fn add(&mut self, from: ConnId, update: AwarenessUpdate) {
+        for (id, e) in update.clients {
+            self.changes.insert(id.get(), (from, e));
+        }
+    }
+
+    /// What is pending, one update per connection it came from (in connection order).
+    pub(super) fn take(&mut self) -> Vec<(ConnId, AwarenessUpdate)> {
+        let mut by_conn: HashMap<ConnId, AwarenessUpdate> = HashMap::new();
+        for (id, (from, e)) in self.changes.drain() {
+            by_conn
+                .entry(from)
+                .or_insert_with(empty_update)
+                .clients
+                .insert(ClientID::new(id), e);
+        }
+        let mut out: Vec<_> = by_conn.into_iter().collect();
+        out.sort_by_key(|(conn, _)| *conn);
+        out
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     owner: ConnId,
@@ -239,6 +289,55 @@ mod tests {
         // The owner comes back with a newer clock on a new connection: accepted.
         let back = p.apply(3, update(&[(10, 5, "{}")]));
         assert_eq!(ids(&back.changes), [(10, 5, "{}".into())]);
+    }
+
+    #[test]
+    fn states_must_be_json_objects_or_null() {
+        for ok in [
+            NULL,
+            "{}",
+            r##"{"user":{"name":"Ada","color":"#f00"},"cursor":null}"##,
+        ] {
+            assert!(valid_state(ok), "{ok}");
+        }
+        let huge = format!(r#"{{"x":"{}"}}"#, "x".repeat(MAX_STATE_BYTES));
+        for bad in [
+            "",
+            "not json",
+            "{",
+            r#"{"a":}"#,
+            "42",
+            r#""str""#,
+            "[]",
+            "[{}]",
+            "true",
+            " null",
+            "{} {}",
+            r#"{"a":"\x"}"#,
+            &huge,
+        ] {
+            assert!(!valid_state(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn coalesced_keeps_the_latest_state_per_id_and_its_sender() {
+        let mut c = Coalesced::default();
+        for clock in 1..=50 {
+            c.add(1, update(&[(10, clock, "{}")]));
+        }
+        c.add(2, update(&[(20, 1, "{}")]));
+        c.add(1, update(&[(11, 1, "{}")]));
+        c.add(1, update(&[(10, 51, NULL)]));
+        let taken = c.take();
+        assert_eq!(taken.len(), 2, "one update per sender");
+        assert_eq!(taken[0].0, 1);
+        assert_eq!(
+            ids(&taken[0].1),
+            [(10, 51, NULL.into()), (11, 1, "{}".into())]
+        );
+        assert_eq!(ids(&taken[1].1), [(20, 1, "{}".into())]);
+        assert!(c.take().is_empty());
     }
 
     #[test]

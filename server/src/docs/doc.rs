@@ -7,7 +7,7 @@
 //! ([`Rejected::Poisoned`]) and the task reloads it from the store, which holds exactly what
 //! was applied before.
 
-use super::awareness::Presence;
+use super::awareness::{Coalesced, Presence};
 use super::Close;
 use crate::broker::ConnId;
 use crate::store::StoredDoc;
@@ -70,6 +70,8 @@ pub(crate) struct LoadError(String);
 pub(super) struct SharedDoc {
     doc: Doc,
     presence: Presence,
+    /// Awareness changes to relay at the end of the batch ([`SharedDoc::relay_awareness`]).
+    relay: Coalesced,
     limits: Limits,
     /// The encoded size when last measured, plus every update applied since: an upper bound
     /// in practice (merging only shrinks), re-measured exactly when it nears the limit.
@@ -108,6 +110,11 @@ fn is_noop(update: &[u8]) -> bool {
     update == [0, 0]
 }
 
+/// Every deletion in `theirs` is one `ours` already has.
+fn deletions_known(theirs: &yrs::IdSet, ours: &yrs::IdSet) -> bool {
+    theirs.diff(ours).is_empty()
+}
+
 impl SharedDoc {
     /// Rebuild the document from what the store holds.
     pub(super) fn load(stored: &StoredDoc, limits: Limits) -> Result<SharedDoc, LoadError> {
@@ -123,6 +130,7 @@ impl SharedDoc {
         let mut shared = SharedDoc {
             doc,
             presence: Presence::default(),
+            relay: Coalesced::default(),
             limits,
             size: 0,
             unstored: Vec::new(),
@@ -187,6 +195,14 @@ impl SharedDoc {
         ));
     }
 
+    /// Whether `update` would change the document (new content, or deletions it has not
+    /// made), without applying it: what a read-only connection may not send.
+    pub(super) fn would_change(&self, update: &Update) -> bool {
+        let txn = self.doc.transact();
+        let known = txn.snapshot();
+        update.extends(&known.state_map) || !deletions_known(update.delete_set(), &known.delete_set)
+    }
+
     /// Apply an update (sync step 2 or update) of `len` bytes from `conn` and relay what was
     /// new in it to the others.
     pub(super) fn update(
@@ -235,21 +251,25 @@ impl SharedDoc {
         Ok(())
     }
 
-    /// An awareness update from `conn`: keep and relay what it may change.
-    pub(super) fn awareness(
-        &mut self,
-        conn: ConnId,
-        update: AwarenessUpdate,
-        out: &mut Vec<Output>,
-    ) {
+    /// An awareness update from `conn`: keep what it may change, to relay at the end of the
+    /// batch.
+    pub(super) fn awareness(&mut self, conn: ConnId, update: AwarenessUpdate) {
         let applied = self.presence.apply(conn, update);
         if !applied.refused.is_empty() {
             tracing::info!(conn, ids = ?applied.refused, "refused awareness for client ids this connection does not own");
         }
         if !applied.changes.clients.is_empty() {
+            self.relay.add(conn, applied.changes);
+        }
+    }
+
+    /// Relay the batch's awareness changes: the latest state of each client id, one frame per
+    /// connection they came from, to everyone else.
+    pub(super) fn relay_awareness(&mut self, out: &mut Vec<Output>) {
+        for (from, update) in self.relay.take() {
             out.push(Output::All {
-                except: Some(conn),
-                frame: encode(&Message::Awareness(applied.changes)),
+                except: Some(from),
+                frame: encode(&Message::Awareness(update)),
             });
         }
     }
@@ -261,13 +281,11 @@ impl SharedDoc {
         }
     }
 
-    /// `conn` left: its awareness entries go, and the others are told.
-    pub(super) fn disconnect(&mut self, conn: ConnId, out: &mut Vec<Output>) {
+    /// `conn` left: its awareness entries go, and the others are told (with the batch's
+    /// awareness).
+    pub(super) fn disconnect(&mut self, conn: ConnId) {
         if let Some(removed) = self.presence.disconnect(conn) {
-            out.push(Output::All {
-                except: Some(conn),
-                frame: encode(&Message::Awareness(removed)),
-            });
+            self.relay.add(conn, removed);
         }
     }
 

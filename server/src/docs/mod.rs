@@ -5,14 +5,18 @@
 //! `yrs::Doc` and the connections' awareness) and is reached through [`Docs`], a cloneable
 //! handle with a bounded queue per document. A document loads from the store (snapshot plus
 //! update log) on first use and unloads when no connection has used it for a while. An update
-//! is relayed only after it is stored.
+//! is relayed only after it is stored. Each connection is someone ([`Who`]): the room's rules
+//! (the [`crate::access::AccessBook`]'s) decide whether their updates are accepted, and the
+//! room task expels a kicked user's connections.
 
 mod awareness;
 mod doc;
 mod task;
 
+pub(crate) use awareness::valid_state as valid_awareness_state;
 pub(crate) use doc::Limits;
 
+use crate::access::{AccessBook, Who};
 use crate::broker::{ConnId, Outbox};
 use crate::registry::{Registry, Slot, TaskFuture};
 use crate::store::Store;
@@ -41,7 +45,20 @@ pub(crate) enum Close {
     DocTooLarge,
     /// The document could not be loaded or stored.
     Unavailable,
+    /// An awareness state that is not a JSON object or `null`, or bigger than 16 KiB.
+    BadAwareness,
+    /// Over the rate limit (`--doc-rate-*`): a sync message at once, awareness after a
+    /// burst's worth of refused ones.
+    RateLimited,
+    /// A change to the document from someone who may only read it (a viewer, a read-only
+    /// room).
+    ReadOnly,
+    /// The user was kicked or banned from the room.
+    Removed,
 }
+
+// `Close::BadAwareness`'s reason names the limit.
+const _: () = assert!(awareness::MAX_STATE_BYTES == 16 * 1024);
 
 impl Close {
     pub(crate) fn code(self) -> u16 {
@@ -50,6 +67,9 @@ impl Close {
             Close::UpdateTooLarge => 1009,
             Close::DocTooLarge => 4413,
             Close::Unavailable => 1011,
+            Close::BadAwareness => 4400,
+            Close::RateLimited => 1008,
+            Close::ReadOnly | Close::Removed => 4403,
         }
     }
 
@@ -59,6 +79,10 @@ impl Close {
             Close::UpdateTooLarge => "update too large",
             Close::DocTooLarge => "document size limit reached",
             Close::Unavailable => "document unavailable; reconnect later",
+            Close::BadAwareness => "awareness state must be a JSON object or null, at most 16 KiB",
+            Close::RateLimited => "rate limit exceeded",
+            Close::ReadOnly => "read-only: you may not change this document",
+            Close::Removed => "removed from the room",
         }
     }
 }
@@ -85,8 +109,13 @@ pub(crate) enum ClientMsg {
 enum Command {
     Connect {
         conn: ConnId,
+        who: Who,
         outbox: Outbox<DocFrame>,
         done: oneshot::Sender<()>,
+    },
+    /// Close every connection of `user` (kicked or banned from the room).
+    Expel {
+        user: String,
     },
     Msg {
         conn: ConnId,
@@ -112,33 +141,57 @@ struct Inner {
     /// Live documents, one task each.
     registry: Registry<Command>,
     store: Arc<dyn Store>,
+    /// Every room's rules (who may edit).
+    book: AccessBook,
     idle: Duration,
     limits: Limits,
 }
 
 impl Docs {
-    pub(crate) fn new(store: Arc<dyn Store>, idle: Duration, limits: Limits) -> Docs {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        book: AccessBook,
+        idle: Duration,
+        limits: Limits,
+    ) -> Docs {
         Docs {
             inner: Arc::new(Inner {
                 registry: Registry::new(DOC_QUEUE),
                 store,
+                book,
                 idle,
                 limits,
             }),
         }
     }
 
-    /// Attach a connection; once this returns, its outbox has sync step 1 queued.
+    /// Attach a connection of `who` (already admitted to the room); once this returns, its
+    /// outbox has sync step 1 queued.
     pub(crate) async fn connect(
         &self,
         room: &RoomName,
         conn: ConnId,
+        who: Who,
         outbox: Outbox<DocFrame>,
     ) -> Result<(), Unavailable> {
         let (done, rx) = oneshot::channel();
-        self.send(room, Command::Connect { conn, outbox, done })
-            .await?;
+        let cmd = Command::Connect {
+            conn,
+            who,
+            outbox,
+            done,
+        };
+        self.send(room, cmd).await?;
         rx.await.map_err(|_| Unavailable)
+    }
+
+    /// Close `user`'s connections to `room`'s document, if it is live.
+    pub(crate) async fn expel(&self, room: &RoomName, user: &str) {
+        let cmd = Command::Expel {
+            user: user.to_owned(),
+        };
+        // Not live: nobody is connected, nothing to do (and nothing to load).
+        let _ = self.inner.registry.send_if_live(room, cmd).await;
     }
 
     pub(crate) async fn message(

@@ -2,16 +2,19 @@
 //!
 //! Each batch runs through the core; the updates it applied are stored in one transaction
 //! (group commit), then every output is delivered in order, each frame encoded once and
-//! shared. Nothing is relayed before it is stored. When the log has grown enough it is folded
-//! into a snapshot. If storing fails the task closes every connection (1011) and exits: the
-//! clients reconnect and resync with a fresh task that loads what was stored.
+//! shared, with the batch's awareness last, coalesced to one state per client id. Nothing
+//! is relayed before it is stored. When the log has grown enough it is folded into a
+//! snapshot. If storing fails the task closes every connection (1011) and exits: the clients
+//! reconnect and resync with a fresh task that loads what was stored.
 
 use super::doc::{Output, Rejected, SharedDoc};
 use super::{ClientMsg, Close, Command, DocFrame, Docs};
+use crate::access::{RoomAccess, Who};
 use crate::broker::{ConnId, Outbox};
 use crate::registry::{Next, Slot};
 use std::collections::{HashMap, HashSet};
-use tokio::sync::oneshot;
+use std::sync::Arc;
+use tokio::sync::{oneshot, watch};
 
 /// Commands taken from the queue per batch.
 const BATCH: usize = 256;
@@ -24,6 +27,10 @@ pub(super) struct DocTask {
 struct State {
     doc: SharedDoc,
     outboxes: HashMap<ConnId, Outbox<DocFrame>>,
+    /// Who each connection is (for the room's rules).
+    who: HashMap<ConnId, Who>,
+    /// The room's rules, as the access book publishes them (read when an update arrives).
+    rules: watch::Receiver<Arc<RoomAccess>>,
     /// Connections told to close: what they still send is ignored.
     closing: HashSet<ConnId>,
     out: Vec<Output>,
@@ -35,7 +42,8 @@ struct StoreFailed;
 
 impl DocTask {
     pub(super) async fn run(mut self) {
-        let Some(doc) = self.load().await else {
+        let rules = self.docs.inner.book.watch(&self.slot.room).await.ok();
+        let (Some(doc), Some(rules)) = (self.load().await, rules) else {
             // Dropping the queue fails every waiting `connect` with `Unavailable`.
             self.docs
                 .inner
@@ -46,6 +54,8 @@ impl DocTask {
         let mut st = State {
             doc,
             outboxes: HashMap::new(),
+            who: HashMap::new(),
+            rules,
             closing: HashSet::new(),
             out: Vec::new(),
             done: Vec::new(),
@@ -106,8 +116,14 @@ impl DocTask {
     async fn process(&self, st: &mut State, batch: &mut Vec<Command>) -> Result<(), StoreFailed> {
         for cmd in batch.drain(..) {
             match cmd {
-                Command::Connect { conn, outbox, done } => {
+                Command::Connect {
+                    conn,
+                    who,
+                    outbox,
+                    done,
+                } => {
                     st.outboxes.insert(conn, outbox);
+                    st.who.insert(conn, who);
                     st.doc.connect(conn, &mut st.out);
                     st.done.push(done);
                 }
@@ -119,10 +135,23 @@ impl DocTask {
                     }
                     self.message(st, conn, msg).await?;
                 }
+                Command::Expel { user } => {
+                    let theirs: Vec<ConnId> = st
+                        .who
+                        .iter()
+                        .filter(|(_, who)| who.user == user)
+                        .map(|(conn, _)| *conn)
+                        .collect();
+                    for conn in theirs {
+                        tracing::info!(room = %self.slot.room, conn, %user, "expelled");
+                        st.close(conn, Close::Removed);
+                    }
+                }
                 Command::Disconnect { conn } => {
+                    st.who.remove(&conn);
                     st.outboxes.remove(&conn);
                     st.closing.remove(&conn);
-                    st.doc.disconnect(conn, &mut st.out);
+                    st.doc.disconnect(conn);
                 }
             }
         }
@@ -137,6 +166,13 @@ impl DocTask {
     ) -> Result<(), StoreFailed> {
         match msg {
             ClientMsg::SyncStep1(sv) => st.doc.sync_step1(conn, &sv, &mut st.out),
+            ClientMsg::Update(update, _) if !st.may_edit(conn) => {
+                // A reader's sync step 2 holds nothing new: fine. A change is refused.
+                if st.doc.would_change(&update) {
+                    tracing::info!(room = %self.slot.room, conn, "change from a read-only connection refused");
+                    st.close(conn, Close::ReadOnly);
+                }
+            }
             ClientMsg::Update(update, len) => match st.doc.update(conn, update, len, &mut st.out) {
                 Ok(()) => {}
                 Err(Rejected::Refused(close)) => {
@@ -152,7 +188,7 @@ impl DocTask {
                     st.doc.replace_doc(fresh);
                 }
             },
-            ClientMsg::Awareness(update) => st.doc.awareness(conn, update, &mut st.out),
+            ClientMsg::Awareness(update) => st.doc.awareness(conn, update),
             ClientMsg::QueryAwareness => st.doc.query_awareness(conn, &mut st.out),
         }
         Ok(())
@@ -179,6 +215,8 @@ impl DocTask {
                 }
             }
         }
+        // Awareness last, coalesced: after the updates its cursors may point into.
+        st.doc.relay_awareness(&mut st.out);
         st.deliver();
         for done in st.done.drain(..) {
             let _ = done.send(());
@@ -243,6 +281,13 @@ impl DocTask {
 }
 
 impl State {
+    /// May `conn` change the document now (the rules may have changed since it connected)?
+    fn may_edit(&self, conn: ConnId) -> bool {
+        self.who
+            .get(&conn)
+            .is_some_and(|who| self.rules.borrow().may_edit(who).is_ok())
+    }
+
     fn close(&mut self, conn: ConnId, why: Close) {
         self.closing.insert(conn);
         self.out.push(Output::Close(conn, why));

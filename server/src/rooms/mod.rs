@@ -1,17 +1,22 @@
 //! Rooms: the registry of live rooms and [`Rooms`], the cloneable handle sessions use.
 //!
 //! Each live room is one task (`task.rs`) that owns a [`room::Room`] and is reached through a
-//! bounded command queue. Rooms load from the store on first use and unload when idle.
+//! bounded command queue. Rooms load from the store on first use and unload when idle. A
+//! room's rules (who may enter, write, moderate) are the [`AccessBook`]'s; the room task
+//! applies them and is the one that changes them (`moderation.rs` for what it does then).
 //! Scrollback (`history`) reads the store directly, without the room task.
 
 mod room;
 mod task;
 
+use crate::access::{AccessBook, Who};
 use crate::broker::{Broker, ConnId, Outbox};
+use crate::docs::Docs;
 use crate::registry::{Registry, Slot, TaskFuture};
-use crate::store::{HistoryPage, Store};
+use crate::store::Store;
 use std::{sync::Arc, time::Duration};
 use tandem_shared::ids::RoomName;
+use tandem_shared::Role;
 use tokio::sync::oneshot;
 
 /// Commands queued per room before senders wait (backpressure onto the sending sessions).
@@ -21,11 +26,26 @@ const ROOM_QUEUE: usize = 1024;
 pub(crate) enum Command {
     Join {
         conn: ConnId,
-        user: String,
+        who: Who,
         name: String,
         since: Option<u64>,
+        invite: Option<String>,
         outbox: Outbox,
-        done: oneshot::Sender<()>,
+        /// Fires with whether the connection is in the room now.
+        done: oneshot::Sender<bool>,
+    },
+    /// A page of stored history for a joined connection. (Answered on `reply`, which works
+    /// whether or not the connection is still in the room.)
+    History {
+        conn: ConnId,
+        before: Option<u64>,
+        limit: usize,
+        reply: Outbox,
+    },
+    Moderate {
+        conn: ConnId,
+        action: Moderation,
+        reply: Outbox,
     },
     Chat {
         conn: ConnId,
@@ -40,6 +60,15 @@ pub(crate) enum Command {
         conn: ConnId,
         done: Option<oneshot::Sender<()>>,
     },
+}
+
+/// What a moderator asks of a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Moderation {
+    Kick { user: String, ban: bool },
+    SetRole { user: String, role: Role },
+    SetReadOnly(bool),
+    RotateInvite,
 }
 
 /// The room could not take the request: it failed to load, or the server is shutting down.
@@ -58,41 +87,77 @@ struct Inner {
     registry: Registry<Command>,
     store: Arc<dyn Store>,
     broker: Arc<dyn Broker>,
+    /// Every room's rules.
+    book: AccessBook,
+    /// The documents, to end a kicked user's connections to them.
+    docs: Docs,
     idle: Duration,
 }
 
+/// What a join needs besides the room: who, under what name, from where in the history,
+/// with which invite, and where replies go.
+pub(crate) struct JoinRequest {
+    pub(crate) conn: ConnId,
+    pub(crate) who: Who,
+    pub(crate) name: String,
+    pub(crate) since: Option<u64>,
+    pub(crate) invite: Option<String>,
+    pub(crate) outbox: Outbox,
+}
+
 impl Rooms {
-    pub fn new(store: Arc<dyn Store>, broker: Arc<dyn Broker>, idle: Duration) -> Rooms {
+    pub fn new(
+        store: Arc<dyn Store>,
+        broker: Arc<dyn Broker>,
+        (book, docs): (AccessBook, Docs),
+        idle: Duration,
+    ) -> Rooms {
         Rooms {
             inner: Arc::new(Inner {
                 registry: Registry::new(ROOM_QUEUE),
                 store,
                 broker,
+                book,
+                docs,
                 idle,
             }),
         }
     }
 
+    /// Join (or re-join); `Ok(false)` if the room refused (the connection was told why).
     pub(crate) async fn join(
         &self,
         room: &RoomName,
-        conn: ConnId,
-        user: String,
-        name: String,
-        since: Option<u64>,
-        outbox: Outbox,
-    ) -> Result<(), Unavailable> {
+        req: JoinRequest,
+    ) -> Result<bool, Unavailable> {
         let (done, rx) = oneshot::channel();
         let cmd = Command::Join {
-            conn,
-            user,
-            name,
-            since,
-            outbox,
+            conn: req.conn,
+            who: req.who,
+            name: req.name,
+            since: req.since,
+            invite: req.invite,
+            outbox: req.outbox,
             done,
         };
         self.send(room, cmd).await?;
         rx.await.map_err(|_| Unavailable)
+    }
+
+    /// A moderator's request; the room answers the connection (or everyone).
+    pub(crate) async fn moderate(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        action: Moderation,
+        reply: Outbox,
+    ) -> Result<(), Unavailable> {
+        let cmd = Command::Moderate {
+            conn,
+            action,
+            reply,
+        };
+        self.send(room, cmd).await
     }
 
     pub(crate) async fn chat(
@@ -136,26 +201,28 @@ impl Rooms {
         let _ = self.send(room, Command::Leave { conn, done: None }).await;
     }
 
-    /// A page of the room's stored messages (see [`Store::history`]), read on the blocking
-    /// pool. It bypasses the room task, which is correct because a message is stored before
-    /// anyone sees its `seq`; a page from the end may hold a message whose broadcast is still
-    /// on its way (clients dedup by `seq`). It neither loads the room nor keeps it loaded.
+    /// A page of the room's stored messages (see [`crate::store::Store::history`]) for a
+    /// connection that is in the room: the room task checks that (a user kicked a moment ago
+    /// is not), reads the store and answers the connection.
     pub(crate) async fn history(
         &self,
         room: &RoomName,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<HistoryPage, Unavailable> {
-        let store = self.inner.store.clone();
-        let name = room.clone();
-        let read = move || store.history(&name, before, limit);
-        match tokio::task::spawn_blocking(read).await {
-            Ok(Ok(page)) => Ok(page),
-            failure => {
-                tracing::error!(room = %room, ?before, limit, ?failure, "history read failed");
-                Err(Unavailable)
-            }
-        }
+        conn: ConnId,
+        (before, limit): (Option<u64>, usize),
+        reply: Outbox,
+    ) -> Result<(), Unavailable> {
+        let cmd = Command::History {
+            conn,
+            before,
+            limit,
+            reply,
+        };
+        self.send(room, cmd).await
+    }
+
+    /// The rules of every room.
+    pub(crate) fn book(&self) -> &AccessBook {
+        &self.inner.book
     }
 
     /// Queue `cmd` for `room`, loading the room if needed.

@@ -1,13 +1,19 @@
-//! The pure room state machine: members, presence, `seq` assignment, history tail, dedup.
+//! The pure room state machine: members, presence, `seq` assignment, history tail, dedup,
+//! and the room's rules applied to them (who may write; moderation's effects, in
+//! `moderation.rs`).
 //!
 //! It never awaits and touches no socket or store: each input returns [`Output`]s that the
-//! room task (see `task.rs`) persists and delivers in order.
+//! room task (see `task.rs`) persists and delivers in order. The rules themselves are
+//! changed through the [`crate::access::AccessBook`]; the room is handed the result.
 
+mod moderation;
+
+use crate::access::{RoomAccess, Who};
 use crate::broker::ConnId;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tandem_shared::{
-    ids::RoomName, limits::HISTORY_LEN, ChatMessage, ErrorCode, Member, ServerMsg,
+    ids::RoomName, limits::HISTORY_LEN, ChatMessage, ErrorCode, Member, Role, ServerMsg,
 };
 
 /// Messages kept in memory per room, for `joined` replies and `since` catch-up.
@@ -42,21 +48,29 @@ pub(crate) struct Room {
     tail: VecDeque<Arc<ChatMessage>>,
     /// Present users by id; one entry however many connections (tabs) a user has.
     members: BTreeMap<String, Present>,
-    /// Joined connections and their user id.
-    conns: HashMap<ConnId, String>,
+    /// Joined connections and who they are.
+    conns: HashMap<ConnId, Who>,
+    /// The room's rules, as the access book last published them.
+    rules: Arc<RoomAccess>,
     dedup: HashMap<(String, String), Arc<ChatMessage>>,
     dedup_order: VecDeque<(String, String)>,
 }
 
 impl Room {
     /// A room continuing from its stored state: `recent` oldest first.
-    pub(crate) fn new(name: RoomName, last_seq: u64, recent: Vec<Arc<ChatMessage>>) -> Room {
+    pub(crate) fn new(
+        name: RoomName,
+        last_seq: u64,
+        recent: Vec<Arc<ChatMessage>>,
+        rules: Arc<RoomAccess>,
+    ) -> Room {
         let mut room = Room {
             name,
             last_seq,
             tail: VecDeque::with_capacity(recent.len().min(TAIL_LEN)),
             members: BTreeMap::new(),
             conns: HashMap::new(),
+            rules,
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
         };
@@ -74,12 +88,32 @@ impl Room {
         self.name.as_str().to_owned()
     }
 
+    /// The rules in force.
+    pub(crate) fn rules(&self) -> &Arc<RoomAccess> {
+        &self.rules
+    }
+
+    /// New rules (from the access book, after a change was stored).
+    pub(crate) fn set_rules(&mut self, rules: Arc<RoomAccess>) {
+        self.rules = rules;
+    }
+
+    /// Who a joined connection is.
+    pub(crate) fn who(&self, conn: ConnId) -> Option<&Who> {
+        self.conns.get(&conn)
+    }
+
+    fn role_of(&self, user: &str) -> Option<Role> {
+        self.rules.roles.get(user).copied()
+    }
+
     fn members(&self) -> Vec<Member> {
         self.members
             .iter()
             .map(|(id, p)| Member {
                 id: id.clone(),
                 name: p.name.clone(),
+                role: self.role_of(id),
             })
             .collect()
     }
@@ -93,6 +127,7 @@ impl Room {
                 .get(user)
                 .map(|p| p.name.clone())
                 .unwrap_or_default(),
+            role: self.role_of(user),
         }
     }
 
@@ -110,15 +145,18 @@ impl Room {
 
     /// Join or re-join. The reply carries the members and either the recent history or, with
     /// `since`, every message after it (or `gap: true` if the tail no longer reaches back).
+    /// The rules must already admit `who` (see [`RoomAccess::admit`]).
     pub(crate) fn join(
         &mut self,
         conn: ConnId,
-        user: String,
+        who: Who,
         name: String,
         since: Option<u64>,
         out: &mut Vec<Output>,
     ) {
-        let rejoin = self.conns.insert(conn, user.clone()).is_some();
+        let user = who.user.clone();
+        let owner = self.rules.can_moderate(&who);
+        let rejoin = self.conns.insert(conn, who).is_some();
         let announce = match self.members.get_mut(&user) {
             Some(p) => {
                 if !rejoin {
@@ -148,13 +186,21 @@ impl Room {
                 history,
                 last_seq: self.last_seq,
                 gap,
+                title: self.rules.title.clone(),
+                role: self.role_of(&user),
+                read_only: self.rules.read_only,
+                invite: owner.then(|| self.rules.invite.clone()).flatten(),
             },
         ));
         // Announce before subscribing: the joiner learns of itself from `joined`.
         if announce {
             out.push(Output::All(ServerMsg::MemberJoined {
                 room: self.room(),
-                member: Member { id: user, name },
+                member: Member {
+                    role: self.role_of(&user),
+                    id: user,
+                    name,
+                },
             }));
         }
         if !rejoin {
@@ -197,7 +243,7 @@ impl Room {
         now_ms: u64,
         out: &mut Vec<Output>,
     ) {
-        let Some(user) = self.conns.get(&conn) else {
+        let Some(who) = self.conns.get(&conn) else {
             out.push(self.error(
                 conn,
                 ErrorCode::NotJoined,
@@ -206,13 +252,41 @@ impl Room {
             return;
         };
         if let Some(cid) = &client_id {
-            if let Some(orig) = self.dedup.get(&(user.clone(), cid.clone())) {
-                // A retry: acknowledge with the original, store and broadcast nothing.
-                out.push(Output::To(conn, ServerMsg::Chat(ChatMessage::clone(orig))));
+            if let Some(orig) = self.dedup.get(&(who.user.clone(), cid.clone())) {
+                let reply = if orig.text == text {
+                    // A retry: acknowledge with the original, store and broadcast nothing
+                    // (whatever changed since: it was stored when it was allowed).
+                    ServerMsg::Chat(ChatMessage::clone(orig))
+                } else {
+                    // Never acknowledge a text with another one's seq.
+                    ServerMsg::Error {
+                        code: ErrorCode::ClientIdReused,
+                        message: format!(
+                            "client_id {cid} already named another message of yours; \
+                             use a new one for a new message"
+                        ),
+                        room: Some(self.room()),
+                        client_id: Some(cid.clone()),
+                    }
+                };
+                out.push(Output::To(conn, reply));
                 return;
             }
         }
-        let sender = self.member(user);
+        if let Err(denied) = self.rules.may_write(who) {
+            out.push(Output::To(
+                conn,
+                ServerMsg::Error {
+                    code: ErrorCode::Forbidden,
+                    message: denied.to_string(),
+                    room: Some(self.room()),
+                    client_id,
+                },
+            ));
+            return;
+        }
+        let user = who.user.clone();
+        let sender = self.member(&user);
         self.last_seq += 1;
         let msg = Arc::new(ChatMessage {
             room: self.room(),
@@ -246,10 +320,14 @@ impl Room {
 
     /// Relay that a member is typing; ignored from a connection that has not joined.
     pub(crate) fn typing(&mut self, conn: ConnId, out: &mut Vec<Output>) {
-        let Some(user) = self.conns.get(&conn) else {
+        let Some(who) = self.conns.get(&conn) else {
             return;
         };
-        let member = self.member(user);
+        // Someone who may not write is not typing anything anyone will read.
+        if self.rules.may_write(who).is_err() {
+            return;
+        }
+        let member = self.member(&who.user);
         out.push(Output::All(ServerMsg::Typing {
             room: self.room(),
             member,
@@ -273,7 +351,7 @@ impl Room {
 
     /// The connection is gone (or left). Returns whether it was a member.
     pub(crate) fn disconnect(&mut self, conn: ConnId, out: &mut Vec<Output>) -> bool {
-        let Some(user) = self.conns.remove(&conn) else {
+        let Some(Who { user, .. }) = self.conns.remove(&conn) else {
             return false;
         };
         out.push(Output::Unsubscribe(conn));
@@ -284,7 +362,11 @@ impl Room {
                 self.members.remove(&user);
                 out.push(Output::All(ServerMsg::MemberLeft {
                     room: self.room(),
-                    member: Member { id: user, name },
+                    member: Member {
+                        id: user,
+                        name,
+                        role: None,
+                    },
                 }));
             }
         }

@@ -3,7 +3,7 @@
 use super::*;
 
 fn room() -> Room {
-    Room::new(RoomName::new("r").unwrap(), 0, Vec::new())
+    Room::new(RoomName::new("r").unwrap(), 0, Vec::new(), Arc::default())
 }
 
 fn join(r: &mut Room, conn: ConnId, user: &str) -> Vec<Output> {
@@ -75,6 +75,24 @@ fn seq_increases_and_client_id_dedups() {
     // The same key from another user is a different message.
     join(&mut r, 2, "bob");
     assert_eq!(posted_seq(&chat(&mut r, 2, "a", Some("k1"))), 3);
+    // The same key with another text is refused, never acknowledged as the original.
+    match &chat(&mut r, 1, "not a", Some("k1"))[..] {
+        [Output::To(
+            1,
+            ServerMsg::Error {
+                code, client_id, ..
+            },
+        )] => {
+            assert_eq!(*code, ErrorCode::ClientIdReused);
+            assert_eq!(client_id.as_deref(), Some("k1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        posted_seq(&chat(&mut r, 1, "c", None)),
+        4,
+        "nothing was stored"
+    );
 }
 
 #[test]
@@ -128,6 +146,7 @@ fn since_beyond_the_tail_reports_a_gap() {
                 room: "r".into(),
                 seq,
                 sender: Member {
+                    role: None,
                     id: "u".into(),
                     name: "U".into(),
                 },
@@ -137,7 +156,7 @@ fn since_beyond_the_tail_reports_a_gap() {
             })
         })
         .collect();
-    let mut r = Room::new(RoomName::new("r").unwrap(), 600, recent);
+    let mut r = Room::new(RoomName::new("r").unwrap(), 600, recent, Arc::default());
     let mut out = Vec::new();
     r.join(1, "ada".into(), "Ada".into(), Some(10), &mut out);
     match &out[0] {

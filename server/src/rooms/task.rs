@@ -2,16 +2,21 @@
 //!
 //! Each batch of commands runs through the pure core, new messages are persisted in one
 //! transaction (group commit), then every output is encoded once and delivered in order.
-//! Nothing is acknowledged before it is stored.
+//! Nothing is acknowledged before it is stored. A change of the room's rules (an invite
+//! used, moderation) goes through the access book, which stores it, before the room acts
+//! on it; those commands are in `moderation.rs`.
+
+mod requests;
 
 use super::room::{Output, Room, TAIL_LEN};
 use super::{Command, Rooms};
+use crate::access::RoomAccess;
 use crate::broker::{ConnId, Frame, Outbox};
 use crate::registry::{Next, Slot};
 use crate::ws::codec;
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// Commands taken from the queue per batch.
 const BATCH: usize = 256;
@@ -32,9 +37,11 @@ impl RoomTask {
         let store = self.rooms.inner.store.clone();
         let name = self.slot.room.clone();
         let loaded = tokio::task::spawn_blocking(move || store.load_room(&name, TAIL_LEN)).await;
-        let snapshot = match loaded {
-            Ok(Ok(s)) => s,
-            failure => {
+        let rules = self.rooms.book().watch(&self.slot.room).await;
+        let (snapshot, rules) = match (loaded, rules) {
+            (Ok(Ok(s)), Ok(rules)) => (s, rules),
+            (snapshot, rules) => {
+                let failure = (snapshot.map(|r| r.err()), rules.err());
                 tracing::error!(room = %self.slot.room, ?failure, "room failed to load");
                 // Dropping the queue fails every waiting request with `Unavailable`.
                 self.rooms
@@ -45,13 +52,21 @@ impl RoomTask {
             }
         };
         tracing::debug!(room = %self.slot.room, last_seq = snapshot.last_seq, "room loaded");
+        let current = rules.borrow().clone();
         let mut state = State {
-            room: Room::new(self.slot.room.clone(), snapshot.last_seq, snapshot.recent),
+            room: Room::new(
+                self.slot.room.clone(),
+                snapshot.last_seq,
+                snapshot.recent,
+                current,
+            ),
+            rules,
             name: self.slot.room.clone(),
             rooms: self.rooms.clone(),
             outboxes: HashMap::new(),
             out: Vec::new(),
             done: Vec::new(),
+            joins: Vec::new(),
         };
         // Grown per burst and released after it: an idle room holds no batch buffer.
         let mut batch = Vec::new();
@@ -82,33 +97,56 @@ impl RoomTask {
     }
 }
 
-struct State {
-    room: Room,
-    name: RoomName,
-    rooms: Rooms,
+pub(super) struct State {
+    pub(super) room: Room,
+    /// The room's rules as the access book publishes them.
+    pub(super) rules: watch::Receiver<Arc<RoomAccess>>,
+    pub(super) name: RoomName,
+    pub(super) rooms: Rooms,
     /// Outboxes of joined connections, for replies and (via the broker) broadcasts.
     outboxes: HashMap<ConnId, Outbox>,
-    out: Vec<Output>,
+    pub(super) out: Vec<Output>,
     done: Vec<oneshot::Sender<()>>,
+    /// Joins waiting for the batch to be delivered, with whether they got in.
+    joins: Vec<(oneshot::Sender<bool>, bool)>,
 }
 
 impl State {
     async fn process(&mut self, batch: impl Iterator<Item = Command>) {
         let now = now_ms();
+        // The rules may have changed elsewhere (an invite used on the document's handshake).
+        if self.rules.has_changed().unwrap_or(false) {
+            let rules = self.rules.borrow_and_update().clone();
+            self.room.set_rules(rules);
+        }
         for cmd in batch {
             match cmd {
                 Command::Join {
                     conn,
-                    user,
+                    who,
                     name,
                     since,
+                    invite,
                     outbox,
                     done,
                 } => {
-                    self.outboxes.insert(conn, outbox);
-                    self.room.join(conn, user, name, since, &mut self.out);
-                    self.done.push(done);
+                    let joined = self.join(conn, who, name, since, invite, &outbox).await;
+                    if joined {
+                        self.outboxes.insert(conn, outbox);
+                    }
+                    self.joins.push((done, joined));
                 }
+                Command::History {
+                    conn,
+                    before,
+                    limit,
+                    reply,
+                } => self.history(conn, before, limit, &reply).await,
+                Command::Moderate {
+                    conn,
+                    action,
+                    reply,
+                } => self.moderate(conn, action, &reply).await,
                 Command::Chat {
                     conn,
                     text,
@@ -139,6 +177,9 @@ impl State {
         for done in self.done.drain(..) {
             let _ = done.send(());
         }
+        for (done, joined) in self.joins.drain(..) {
+            let _ = done.send(joined);
+        }
     }
 
     async fn persist(&self, posted: &[Arc<ChatMessage>]) -> bool {
@@ -153,7 +194,7 @@ impl State {
         }
     }
 
-    fn send_to(&self, conn: ConnId, msg: &ServerMsg) {
+    pub(super) fn send_to(&self, conn: ConnId, msg: &ServerMsg) {
         if let Some(outbox) = self.outboxes.get(&conn) {
             outbox.deliver(codec::encode(msg));
         }

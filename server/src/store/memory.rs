@@ -1,6 +1,7 @@
 //! An in-memory [`Store`]: for tests and benchmarks; forgets everything on exit.
 
 use super::{HistoryPage, RoomSnapshot, Store, StoreError, StoredDoc};
+use crate::access::RoomAccess;
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
 use tandem_shared::{ids::RoomName, ChatMessage};
@@ -11,6 +12,8 @@ pub struct MemoryStore {
     rooms: Mutex<HashMap<String, Vec<Arc<ChatMessage>>>>,
     /// Documents by room, kept as they would be on disk. Same kind of lock, same reason.
     docs: Mutex<HashMap<RoomName, StoredDoc>>,
+    /// Rooms' rules. Same kind of lock, same reason.
+    access: Mutex<HashMap<RoomName, RoomAccess>>,
 }
 
 impl Store for MemoryStore {
@@ -82,6 +85,15 @@ impl Store for MemoryStore {
         doc.snapshot = snapshot.to_vec();
         doc.upto = upto;
         doc.updates.retain(|(id, _)| *id > upto);
+        Ok(())
+    }
+
+    fn load_access(&self, room: &RoomName) -> Result<Option<RoomAccess>, StoreError> {
+        Ok(self.access.lock().get(room).cloned())
+    }
+
+    fn save_access(&self, room: &RoomName, rules: &RoomAccess) -> Result<(), StoreError> {
+        self.access.lock().insert(room.clone(), rules.clone());
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ mod sqlite;
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
+use crate::access::RoomAccess;
 use std::sync::Arc;
 use tandem_shared::{ids::RoomName, ChatMessage};
 
@@ -94,6 +95,12 @@ pub trait Store: Send + Sync + 'static {
     /// Replace the room's snapshot with `snapshot`, which includes every update up to and
     /// including id `upto`, and drop those updates from the log, in one transaction.
     fn compact_doc(&self, room: &RoomName, snapshot: &[u8], upto: u64) -> Result<(), StoreError>;
+
+    /// The room's rules (private or public, owner, invite, roles, bans), if any were stored.
+    fn load_access(&self, room: &RoomName) -> Result<Option<RoomAccess>, StoreError>;
+
+    /// Replace the room's rules, all or none.
+    fn save_access(&self, room: &RoomName, rules: &RoomAccess) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]
@@ -108,6 +115,7 @@ mod tests {
             sender: Member {
                 id: "u1".into(),
                 name: "Ada".into(),
+                role: None,
             },
             text: format!("m{seq}"),
             ts: 1_700_000_000_000 + seq,
@@ -159,14 +167,36 @@ mod tests {
         assert_eq!(got, [message("lobby", 1), message("lobby", 2)]);
     }
 
+    /// A room's rules come back as they were saved, and a save replaces them whole.
+    fn keeps_access(store: &dyn Store) {
+        use tandem_shared::Role;
+        let room = RoomName::new("p-x").unwrap();
+        assert_eq!(store.load_access(&room).unwrap(), None);
+        let mut rules = RoomAccess::new_private("own", "Team".into());
+        rules.add_member("m");
+        rules.roles.insert("v".into(), Role::Viewer);
+        rules.banned.insert("b".into(), None);
+        rules.banned.insert("k".into(), Some(1_234));
+        rules.read_only = true;
+        store.save_access(&room, &rules).unwrap();
+        assert_eq!(store.load_access(&room).unwrap(), Some(rules.clone()));
+        rules.roles.remove("m");
+        rules.banned.clear();
+        rules.invite = Some("new".into());
+        store.save_access(&room, &rules).unwrap();
+        assert_eq!(store.load_access(&room).unwrap(), Some(rules));
+    }
+
     #[test]
     fn memory_store_pages_history() {
         pages_history(&MemoryStore::default());
+        keeps_access(&MemoryStore::default());
     }
 
     #[test]
     fn sqlite_store_pages_history() {
         let dir = tempfile::tempdir().unwrap();
         pages_history(&SqliteStore::open(dir.path()).unwrap());
+        keeps_access(&SqliteStore::open(dir.path()).unwrap());
     }
 }

@@ -13,7 +13,19 @@ pub struct DecodeError {
 
 /// The `type`s a client may send, for telling "unknown type" from "bad fields".
 const CLIENT_TYPES: &[&str] = &[
-    "hello", "join", "chat", "leave", "typing", "history", "ping",
+    "hello",
+    "join",
+    "chat",
+    "leave",
+    "typing",
+    "history",
+    "create_room",
+    "kick",
+    "set_role",
+    "set_read_only",
+    "rotate_invite",
+    "refresh",
+    "ping",
 ];
 
 pub fn decode(text: &str) -> Result<ClientMsg, DecodeError> {

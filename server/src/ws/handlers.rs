@@ -5,12 +5,12 @@
 
 use super::codec::{self, DecodeError};
 use super::frames::reason;
-use super::ratelimit::{RateLimit, Verdict};
+use super::ratelimit::RateLimit;
 use super::session::Shared;
 use crate::broker::{ConnId, Outbox};
+use crate::rooms::JoinRequest;
 use actix_ws::{CloseCode, CloseReason};
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Instant;
 use tandem_shared::limits::{HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
 use tandem_shared::{ids, ids::RoomName, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
@@ -18,11 +18,15 @@ use tandem_shared::{ids, ids::RoomName, ClientMsg, ErrorCode, ServerMsg, PROTOCO
 /// One connection's protocol state.
 pub(super) struct Conn {
     pub(super) id: ConnId,
-    /// The user id in force (the server's choice, or the one `hello` proposed).
+    /// The user id in force (the welcome's fresh one, or the one a `hello` token proved).
     pub(super) user: String,
+    /// When `hello` brought an app JWT: its claims (rooms and rights, name, expiry).
+    pub(super) app: Option<crate::identity::AppClaims>,
     pub(super) joined: HashSet<RoomName>,
     pub(super) outbox: Outbox,
     pub(super) limit: RateLimit,
+    /// Rooms at once and joins per second (`limits.rs`).
+    pub(super) joins: super::limits::Joins,
 }
 
 /// Whether the session goes on after a message.
@@ -44,22 +48,8 @@ pub(super) fn error(code: ErrorCode, message: impl Into<String>, room: Option<&s
 /// already queued, so replies stay in order.
 pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) -> Flow {
     let reply = |conn: &Conn, msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
-    match conn.limit.check(Instant::now()) {
-        Verdict::Allow => {}
-        Verdict::Refuse { notify } => {
-            if notify {
-                let msg = format!(
-                    "too many messages: at most {} at once and {} per second; this one was dropped",
-                    shared.config.rate_burst, shared.config.rate_per_sec
-                );
-                reply(conn, error(ErrorCode::RateLimited, msg, None));
-            }
-            return Flow::Continue;
-        }
-        Verdict::Close => {
-            tracing::info!(conn = conn.id, "closing flooding client");
-            return Flow::Close(reason(CloseCode::Policy, "rate limit exceeded"));
-        }
+    if let Err(flow) = super::limits::admit(shared, conn) {
+        return flow;
     }
     let msg = match codec::decode(text) {
         Ok(msg) => msg,
@@ -71,7 +61,8 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
     match msg {
         ClientMsg::Hello {
             protocol_version,
-            user_id,
+            token,
+            jwt,
         } => {
             if protocol_version != PROTOCOL_VERSION {
                 let msg = format!(
@@ -85,23 +76,17 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
                 reply(conn, error(ErrorCode::HelloTooLate, msg, None));
                 return Flow::Continue;
             }
-            if let Some(user) = user_id {
-                if let Err(e) = ids::user_id(&user) {
-                    reply(conn, error(e.code, e.message, None));
-                    return Flow::Continue;
-                }
-                conn.user = user;
+            match jwt {
+                Some(jwt) => super::access::hello_jwt(shared, conn, &jwt),
+                None => hello(shared, conn, token.as_deref()),
             }
-            let user_id = conn.user.clone();
-            reply(
-                conn,
-                ServerMsg::Hello {
-                    protocol_version,
-                    user_id,
-                },
-            );
         }
-        ClientMsg::Join { room, name, since } => {
+        ClientMsg::Join {
+            room,
+            name,
+            since,
+            invite,
+        } => {
             let (room_name, name) = match (RoomName::new(&room), ids::display_name(&name)) {
                 (Ok(r), Ok(n)) => (r, n),
                 (Err(e), _) | (_, Err(e)) => {
@@ -109,17 +94,26 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
                     return Flow::Continue;
                 }
             };
-            let joined = shared.rooms.join(
-                &room_name,
-                conn.id,
-                conn.user.clone(),
-                name,
+            if let Err(e) = conn.joins.admit(&conn.joined, &room_name, Instant::now()) {
+                reply(conn, error(e.code, e.message, Some(&room)));
+                return Flow::Continue;
+            }
+            let req = JoinRequest {
+                conn: conn.id,
+                who: conn.who(&room_name),
+                name: conn.display_name(name),
                 since,
-                conn.outbox.clone(),
-            );
-            match joined.await {
-                Ok(()) => {
+                invite,
+                outbox: conn.outbox.clone(),
+            };
+            match shared.rooms.join(&room_name, req).await {
+                Ok(true) => {
                     conn.joined.insert(room_name);
+                }
+                // Refused (the room said why); if it was a room this connection was in (it
+                // was kicked from it), it is not any more.
+                Ok(false) => {
+                    conn.joined.remove(&room_name);
                 }
                 Err(_) => reply(conn, unavailable(&room)),
             }
@@ -205,6 +199,12 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
             limit,
         } => history(shared, conn, room, before, limit).await,
         ClientMsg::Ping { nonce } => reply(conn, ServerMsg::Pong { nonce }),
+        msg @ (ClientMsg::CreateRoom { .. }
+        | ClientMsg::Kick { .. }
+        | ClientMsg::SetRole { .. }
+        | ClientMsg::SetReadOnly { .. }
+        | ClientMsg::RotateInvite { .. }
+        | ClientMsg::Refresh { .. }) => return super::access::handle(shared, conn, msg).await,
     }
     Flow::Continue
 }
@@ -240,21 +240,50 @@ async fn history(
         // Larger pages are clamped, not refused: the reply's `has_more` tells the rest.
         n => n.min(HISTORY_PAGE_MAX) as usize,
     };
-    match shared.rooms.history(&room_name, before, limit).await {
-        Ok(page) => reply(ServerMsg::History {
-            room,
-            messages: page
-                .messages
-                .into_iter()
-                .map(Arc::unwrap_or_clone)
-                .collect(),
-            has_more: page.has_more,
-        }),
-        Err(_) => reply(unavailable(&room)),
+    // The room answers: it knows whether the connection is still in it (not kicked).
+    let reply_to = conn.outbox.clone();
+    if shared
+        .rooms
+        .history(&room_name, conn.id, (before, limit), reply_to)
+        .await
+        .is_err()
+    {
+        reply(unavailable(&room));
     }
 }
 
-fn unavailable(room: &str) -> ServerMsg {
+/// Be the user `token` proves (refreshing an old token), or stay the fresh user of the
+/// `welcome` when there is none or it is refused; either way the reply names the identity
+/// in force and carries its token.
+pub(super) fn hello(shared: &Shared, conn: &mut Conn, token: Option<&str>) {
+    let reply = |conn: &Conn, msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
+    let mut refreshed = None;
+    if let Some(token) = token {
+        match shared.identities.verify(token) {
+            Ok(verified) => {
+                conn.user = verified.user;
+                refreshed = (!verified.stale).then(|| token.to_owned());
+            }
+            Err(err) => {
+                tracing::info!(conn = conn.id, %err, "hello with a bad token");
+                let msg = "this identity token is not valid here (forged, altered or expired): \
+                           you are a new user";
+                reply(conn, error(ErrorCode::BadToken, msg, None));
+            }
+        }
+    }
+    let token = refreshed.unwrap_or_else(|| shared.identities.issue(&conn.user));
+    reply(
+        conn,
+        ServerMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            user_id: conn.user.clone(),
+            token: Some(token),
+        },
+    );
+}
+
+pub(super) fn unavailable(room: &str) -> ServerMsg {
     error(
         ErrorCode::Unavailable,
         "the room is unavailable right now; try again",

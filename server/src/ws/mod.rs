@@ -3,13 +3,20 @@
 //!
 //! `codec` decodes and encodes room messages, `frames` validates frames, `session` runs a room
 //! connection and `handlers` what its messages do, `yjs` a document connection, `echo` the
-//! echo endpoint; `origin` and `ratelimit` are their policies.
+//! echo endpoint; `origin`, `ratelimit`, `limits` (a room connection's rate, rooms and joins)
+//! and `peers` (connections per client address) are their policies.
+//!
+//! Before a handshake: HTTP/1.0 gets 400 (RFC 6455 needs HTTP/1.1), a disallowed `Origin`
+//! 403, a client address at its cap of connections 429, a server shutting down 503.
 
+mod access;
 pub(crate) mod codec;
 mod echo;
 mod frames;
 mod handlers;
+mod limits;
 mod origin;
+pub(crate) mod peers;
 mod ratelimit;
 pub(crate) mod session;
 mod yjs;
@@ -49,18 +56,53 @@ fn upgrade<F>(
 where
     F: std::future::Future<Output = ()> + 'static,
 {
+    if req.version() < actix_web::http::Version::HTTP_11 {
+        tracing::info!(version = ?req.version(), "websocket handshake over HTTP/1.0");
+        return Ok(HttpResponse::BadRequest().body("WebSocket needs HTTP/1.1 (RFC 6455)\n"));
+    }
     if let Some(forbidden) = forbidden_origin(req, shared) {
         return Ok(forbidden);
     }
     if shared.shutdown.is_cancelled() {
         return Ok(HttpResponse::ServiceUnavailable().body("shutting down\n"));
     }
+    // Held by the session for as long as it runs.
+    let place = match peers::client_ip(req, shared.config.trust_forwarded_for) {
+        None => None,
+        Some(ip) => match shared.peers.acquire(ip, shared.config.max_conns_per_addr) {
+            Some(place) => Some(place),
+            None => {
+                let max = shared.config.max_conns_per_addr;
+                tracing::warn!(%ip, max, "refused a websocket: too many from this address");
+                return Ok(HttpResponse::TooManyRequests().body(format!(
+                    "too many connections from this address (at most {max} at once)\n"
+                )));
+            }
+        },
+    };
     let (response, session, stream) = actix_ws::handle(req, body)?;
-    actix_web::rt::spawn(shared.sessions.track_future(serve(session, stream)));
+    let serve = serve(session, stream);
+    actix_web::rt::spawn(shared.sessions.track_future(async move {
+        let _place = place;
+        serve.await
+    }));
     Ok(response)
 }
 
-/// `GET /ws`
+/// The `?token=` of a WebSocket URL: a Tandem identity token or an app JWT, for clients that
+/// cannot say `hello` first (or, on `/yjs`, cannot say anything but y-websocket).
+pub(super) fn query_token(req: &HttpRequest) -> Option<String> {
+    query_param(req, "token")
+}
+
+/// A query parameter of a WebSocket URL (`token`, `invite`), if present and not empty.
+pub(super) fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    let query: web::Query<std::collections::HashMap<String, String>> =
+        web::Query::from_query(req.query_string()).ok()?;
+    query.get(name).filter(|v| !v.is_empty()).cloned()
+}
+
+/// `GET /ws` (optionally `?token=`, as if the first message were a `hello` with it)
 pub(crate) async fn rooms(
     req: HttpRequest,
     body: web::Payload,
@@ -68,8 +110,9 @@ pub(crate) async fn rooms(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let for_session = Shared::clone(&shared);
+    let token = query_token(&req);
     upgrade(&req, body, &shared, move |session, stream| {
-        session::run(for_session, session, stream, id)
+        session::run(for_session, session, stream, id, token)
     })
 }
 
@@ -85,9 +128,13 @@ pub(crate) async fn yjs(
         Err(e) => return Ok(HttpResponse::BadRequest().body(format!("{}\n", e.message))),
     };
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let who = match access::admit_document(&shared, &req, &room, id).await {
+        Ok(who) => who,
+        Err(refused) => return Ok(refused),
+    };
     let for_session = Shared::clone(&shared);
     upgrade(&req, body, &shared, move |session, stream| {
-        yjs::run(for_session, room, session, stream, id)
+        yjs::run(for_session, (room, who), session, stream, id)
     })
 }
 

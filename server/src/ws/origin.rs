@@ -9,7 +9,10 @@ fn host_of(authority: &str) -> &str {
 }
 
 /// Allowed: no `Origin` (not a browser), an origin in `extra`, a localhost origin, or the
-/// server's own origin (its authority equals the request's `Host`).
+/// server's own origin: its authority equals the request's `Host` and that host is one that
+/// cannot be a DNS rebinding (`crate::hostcheck::allowed`: an IP literal, localhost, or a host
+/// of `extra`). A matching `Host` alone proves nothing: a rebound `evil.example` page sends
+/// `Origin` and `Host` both `evil.example`.
 pub(crate) fn allowed(origin: Option<&str>, host: Option<&str>, extra: &[String]) -> bool {
     let Some(origin) = origin else { return true };
     if extra
@@ -28,7 +31,7 @@ pub(crate) fn allowed(origin: Option<&str>, host: Option<&str>, extra: &[String]
     if matches!(origin_host.as_str(), "localhost" | "127.0.0.1" | "::1") {
         return true;
     }
-    host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
+    host.is_some_and(|h| h.eq_ignore_ascii_case(authority) && crate::hostcheck::allowed(h, extra))
 }
 
 #[cfg(test)]
@@ -46,10 +49,24 @@ mod tests {
         ));
         assert!(allowed(Some("http://127.0.0.1:3000"), None, &[]));
         assert!(allowed(Some("http://[::1]:3000"), None, &[]));
+        // The own origin: on an IP (a LAN address), or on a host of `extra` (here behind a
+        // proxy that terminates TLS, so the scheme differs).
         assert!(allowed(
-            Some("https://tandem.example:8443"),
-            Some("tandem.example:8443"),
+            Some("http://192.168.1.5:8080"),
+            Some("192.168.1.5:8080"),
             &[]
+        ));
+        let own = vec!["https://tandem.example:8443".to_owned()];
+        assert!(allowed(
+            Some("http://tandem.example:8443"),
+            Some("tandem.example:8443"),
+            &own
+        ));
+        // DNS rebinding: Origin and Host agree, but the name is not this server's.
+        assert!(!allowed(
+            Some("http://evil.example:8080"),
+            Some("evil.example:8080"),
+            &extra
         ));
         assert!(allowed(
             Some("https://chat.example.com"),

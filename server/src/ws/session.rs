@@ -8,6 +8,7 @@
 use super::codec;
 use super::frames::{self, reason, Assembler, Incoming};
 use super::handlers::{error, handle_text, Conn, Flow};
+use super::limits::{self, Joins};
 use super::ratelimit::RateLimit;
 use crate::broker::{ConnId, Frame, Outbox};
 use crate::docs::Docs;
@@ -26,34 +27,55 @@ const WRITE_BATCH: usize = 64;
 /// What the session needs from the server, shared by all connections.
 #[derive(Clone)]
 pub(crate) struct Shared {
+    /// Issues and checks the tokens that prove who a connection is.
+    pub(crate) identities: Arc<crate::identity::Identities>,
+    /// The app's key for its users' JWTs, if it embeds Tandem.
+    pub(crate) app_keys: Option<Arc<crate::identity::AppKeys>>,
     pub(crate) rooms: Rooms,
     pub(crate) docs: Docs,
     pub(crate) config: Arc<Config>,
     pub(crate) shutdown: CancellationToken,
     /// Every session task, so shutdown can wait for them to say goodbye.
     pub(crate) sessions: TaskTracker,
+    /// WebSocket connections per client address (`--max-conns-per-addr`).
+    pub(crate) peers: Arc<super::peers::Peers>,
 }
 
 /// Drive one `/ws` connection until it closes.
-pub(crate) async fn run(shared: Shared, mut session: Session, stream: MessageStream, id: ConnId) {
+pub(crate) async fn run(
+    shared: Shared,
+    mut session: Session,
+    stream: MessageStream,
+    id: ConnId,
+    query_token: Option<String>,
+) {
     let config = shared.config.clone();
     let mut stream = stream.max_frame_size(config.max_frame);
     let mut assembler = Assembler::new(config.max_frame);
     let (outbox, mut outbox_rx, slow) = Outbox::new(config.outbox_capacity);
     let mut conn = Conn {
         id,
-        user: format!("u{:016x}", rand::random::<u64>()),
+        user: String::new(),
+        app: None,
         joined: HashSet::new(),
         outbox,
         limit: RateLimit::new(config.rate_burst, config.rate_per_sec, Instant::now()),
+        joins: Joins::new(&config, Instant::now()),
     };
+    // A fresh identity until `hello` proves another.
+    let (user, token) = shared.identities.fresh();
+    conn.user = user;
     tracing::debug!(conn = id, user = %conn.user, "connected");
     let welcome = ServerMsg::Welcome {
         protocol_version: PROTOCOL_VERSION,
         user_id: conn.user.clone(),
+        token,
         heartbeat_ms: config.heartbeat_ms,
     };
     conn.outbox.deliver(codec::encode(&welcome));
+    if let Some(token) = query_token {
+        super::access::hello_with(&shared, &mut conn, &token);
+    }
 
     let mut heartbeat = tokio::time::interval(config.heartbeat());
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -96,18 +118,31 @@ pub(crate) async fn run(shared: Shared, mut session: Session, stream: MessageStr
                             break close;
                         }
                     }
-                    Incoming::Binary(_) => {
-                        let err = error(ErrorCode::InvalidMessage, "binary frames are not part of the room protocol; send JSON text", None);
-                        conn.outbox.deliver(codec::encode(&err));
-                    }
-                    Incoming::Ping(bytes) => {
-                        if session.pong(&bytes).await.is_err() {
-                            break None;
+                    // Binary frames and pings count against the rate limit like messages.
+                    Incoming::Binary(_) => match limits::admit(&shared, &mut conn) {
+                        Err(Flow::Close(close)) => break close,
+                        Err(Flow::Continue) => {}
+                        Ok(()) => {
+                            let err = error(ErrorCode::InvalidMessage, "binary frames are not part of the room protocol; send JSON text", None);
+                            conn.outbox.deliver(codec::encode(&err));
                         }
-                    }
+                    },
+                    Incoming::Ping(bytes) => match limits::admit(&shared, &mut conn) {
+                        Err(Flow::Close(close)) => break close,
+                        Err(Flow::Continue) => {}
+                        Ok(()) => {
+                            if session.pong(&bytes).await.is_err() {
+                                break None;
+                            }
+                        }
+                    },
                     Incoming::Pong => {}
                     Incoming::Close(reason) => break reason.or(Some(CloseCode::Normal.into())),
                 }
+            }
+            _ = expiry(conn.expires_at()) => {
+                tracing::info!(conn = id, user = %conn.user, "app JWT expired");
+                break reason(CloseCode::Other(4401), "app token expired: sign in again");
             }
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > config.client_timeout() {
@@ -140,6 +175,14 @@ pub(crate) async fn run(shared: Shared, mut session: Session, stream: MessageStr
         let _ = tokio::time::timeout(config.heartbeat(), session.close(Some(close))).await;
     }
     tracing::debug!(conn = id, "disconnected");
+}
+
+/// Resolves when an app JWT's connection is due to end (never without one).
+async fn expiry(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Write a batch of frames; gives up (false) if the socket is gone or the connection was

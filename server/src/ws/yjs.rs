@@ -6,8 +6,17 @@
 //! fully decoded, so a malformed one never reaches the document), then handed to the document
 //! task. One task per connection `select!`s over shutdown, the slow-consumer mark, its outbox
 //! (messages from the document, drained in batches), incoming frames and the heartbeat tick.
+//!
+//! Awareness states must be JSON objects or `null` (else 4400, see
+//! [`crate::docs::valid_awareness_state`]). Every message counts against the connection's rate
+//! limit, in messages and bytes (`--doc-rate-*`): a sync message (an update, a sync step) over
+//! it closes the connection at once with 1008, since dropping it would leave the document
+//! without it and every later update that depends on it (a stock client reconnects and
+//! resyncs, losing nothing); awareness over it is dropped (the next state replaces it), and
+//! a connection that goes on sending for a burst's worth of refusals is closed with 1008.
 
 use super::frames::{self, reason, Assembler, Incoming};
+use super::ratelimit::{RateLimit, Verdict};
 use crate::broker::{ConnId, Outbox};
 use crate::docs::{ClientMsg, Close, DocFrame};
 use crate::ws::session::Shared;
@@ -44,7 +53,16 @@ pub(crate) fn decode(bytes: &[u8], max_update: usize) -> Result<Option<ClientMsg
                 let update = Update::decode_v1(&u).map_err(|_| Close::Malformed)?;
                 ClientMsg::Update(update, u.len())
             }
-            Message::Awareness(update) => ClientMsg::Awareness(update),
+            Message::Awareness(update) => {
+                if !update
+                    .clients
+                    .values()
+                    .all(|e| crate::docs::valid_awareness_state(&e.json))
+                {
+                    return Err(Close::BadAwareness);
+                }
+                ClientMsg::Awareness(update)
+            }
             Message::AwarenessQuery => ClientMsg::QueryAwareness,
             // No authentication here, and no custom messages: nothing to answer.
             Message::Auth(_) | Message::Custom(..) => return Ok(None),
@@ -53,10 +71,10 @@ pub(crate) fn decode(bytes: &[u8], max_update: usize) -> Result<Option<ClientMsg
     decoded.unwrap_or(Err(Close::Malformed))
 }
 
-/// Drive one `/yjs/<room>` connection until it closes.
+/// Drive one `/yjs/<room>` connection of `who` (admitted at the handshake) until it closes.
 pub(crate) async fn run(
     shared: Shared,
-    room: RoomName,
+    (room, who): (RoomName, crate::access::Who),
     mut session: Session,
     stream: MessageStream,
     id: ConnId,
@@ -66,8 +84,8 @@ pub(crate) async fn run(
     let mut stream = stream.max_frame_size(max);
     let mut assembler = Assembler::new(max);
     let (outbox, mut outbox_rx, slow) = Outbox::<DocFrame>::new(config.outbox_capacity);
-    tracing::debug!(conn = id, %room, "yjs connected");
-    if shared.docs.connect(&room, id, outbox).await.is_err() {
+    tracing::debug!(conn = id, %room, user = %who.user, "yjs connected");
+    if shared.docs.connect(&room, id, who, outbox).await.is_err() {
         let close = close_for(Close::Unavailable);
         let _ = tokio::time::timeout(config.heartbeat(), session.close(close)).await;
         return;
@@ -76,6 +94,10 @@ pub(crate) async fn run(
     let mut heartbeat = tokio::time::interval(config.heartbeat());
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
+    // The byte burst holds at least the largest message, envelope included.
+    let burst_bytes = config.doc_rate_burst_bytes.max(max);
+    let mut limit = RateLimit::new(config.doc_rate_burst, config.doc_rate_per_sec, last_seen)
+        .with_bytes(burst_bytes, config.doc_rate_bytes_per_sec);
     // Allocated per burst and released after it, so an idle connection holds no batch buffer.
     let mut batch: Vec<DocFrame> = Vec::new();
 
@@ -112,6 +134,16 @@ pub(crate) async fn run(
                     Ok(None) => continue,
                     Err(close) => break Some(close),
                 };
+                if let Incoming::Binary(bytes) = &incoming {
+                    match over_limit(&mut limit, bytes) {
+                        Some(Over::Drop) => continue,
+                        Some(Over::Close) => {
+                            tracing::info!(conn = id, %room, len = bytes.len(), "closing a yjs connection over its rate limit");
+                            break close_for(Close::RateLimited);
+                        }
+                        None => {}
+                    }
+                }
                 match incoming {
                     Incoming::Binary(bytes) => match decode(&bytes, config.doc_max_update) {
                         Ok(None) => {}
@@ -166,6 +198,23 @@ pub(crate) async fn run(
         let _ = tokio::time::timeout(config.heartbeat(), session.close(Some(close))).await;
     }
     tracing::debug!(conn = id, %room, "yjs disconnected");
+}
+
+/// What to do with a message over the rate limit.
+enum Over {
+    Drop,
+    Close,
+}
+
+/// Count a message of `bytes` against `limit` (see the module docs for the policy).
+fn over_limit(limit: &mut RateLimit, bytes: &[u8]) -> Option<Over> {
+    /// The y-protocols tag of sync messages (steps 1 and 2, updates).
+    const SYNC: u8 = 0;
+    match limit.check_sized(Instant::now(), bytes.len()) {
+        Verdict::Allow => None,
+        Verdict::Refuse { .. } if bytes.first() != Some(&SYNC) => Some(Over::Drop),
+        Verdict::Refuse { .. } | Verdict::Close => Some(Over::Close),
+    }
 }
 
 enum Written {
@@ -229,6 +278,33 @@ mod tests {
             decode(&update_msg(u), 4).unwrap_err(),
             Close::UpdateTooLarge
         );
+    }
+
+    #[test]
+    fn awareness_states_must_be_json_objects_or_null() {
+        use std::collections::HashMap;
+        use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+        let msg = |json: &str| {
+            let entry = AwarenessUpdateEntry {
+                clock: 1,
+                json: json.into(),
+            };
+            let clients = HashMap::from([(yrs::ClientID::new(7), entry)]);
+            Message::Awareness(AwarenessUpdate { clients }).encode_v1()
+        };
+        for ok in [r#"{"user":{"name":"Ada"}}"#, "null"] {
+            assert!(
+                matches!(decode(&msg(ok), 1024), Ok(Some(ClientMsg::Awareness(_)))),
+                "{ok}"
+            );
+        }
+        for bad in ["not json", "42", "[1]", r#""s""#] {
+            assert_eq!(
+                decode(&msg(bad), 1024).unwrap_err(),
+                Close::BadAwareness,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

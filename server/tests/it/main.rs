@@ -1,11 +1,20 @@
 //! Integration tests: the real server through `tandem_server::run` on port 0, real WebSocket
 //! clients (tokio-tungstenite), a real SQLite file in a temporary directory.
 
+mod app_jwt;
 mod bad_input;
 mod docs;
 mod history;
+mod hostile_ws;
+mod hostile_yjs;
+mod identity;
 mod interop;
 mod lifecycle;
+mod private;
+mod private_docs;
+mod raw;
+mod rebinding;
 mod rooms;
+mod static_files;
 mod util;
 mod yclient;

@@ -50,9 +50,8 @@ async fn presence_join_leave_and_two_tabs_count_once() {
     a.join("lobby", "Ada").await;
 
     let mut b = server.connect().await;
-    b.send_json(json!({"type":"hello","protocol_version":1,"user_id":"bob-browser"}))
-        .await;
-    assert!(matches!(b.recv().await, ServerMsg::Hello { user_id, .. } if user_id == "bob-browser"));
+    assert!(b.hello(None).await.is_none());
+    let bob = b.user_id.clone();
     match b.join("lobby", "Bob").await {
         ServerMsg::Joined { members, .. } => {
             let mut names: Vec<_> = members.iter().map(|m| m.name.as_str()).collect();
@@ -65,17 +64,16 @@ async fn presence_join_leave_and_two_tabs_count_once() {
         ServerMsg::MemberJoined { room, member } => {
             assert_eq!(
                 (room.as_str(), member.id.as_str(), member.name.as_str()),
-                ("lobby", "bob-browser", "Bob")
+                ("lobby", bob.as_str(), "Bob")
             );
         }
         other => panic!("{other:?}"),
     }
 
-    // Bob's second tab: same user id, so no new member.
+    // Bob's second tab: same token, so the same user and no new member.
     let mut b2 = server.connect().await;
-    b2.send_json(json!({"type":"hello","protocol_version":1,"user_id":"bob-browser"}))
-        .await;
-    b2.recv().await;
+    assert!(b2.hello(Some(&b.token)).await.is_none());
+    assert_eq!(b2.user_id, bob);
     match b2.join("lobby", "Bob").await {
         ServerMsg::Joined { members, .. } => assert_eq!(members.len(), 2),
         _ => unreachable!(),
@@ -93,7 +91,7 @@ async fn presence_join_leave_and_two_tabs_count_once() {
     let left = a
         .recv_until(|m| matches!(m, ServerMsg::MemberLeft { .. }))
         .await;
-    assert!(matches!(left, ServerMsg::MemberLeft { member, .. } if member.id == "bob-browser"));
+    assert!(matches!(left, ServerMsg::MemberLeft { member, .. } if member.id == bob));
     let seen = a.sync().await;
     assert!(seen.is_empty(), "exactly one member_left: {seen:?}");
 

@@ -55,6 +55,13 @@ impl TestServer {
         Client::connect(&self.url("/ws")).await
     }
 
+    /// A connected user who said `hello` (their identity and token are settled).
+    pub async fn user(&self) -> Client {
+        let mut c = self.connect().await;
+        c.hello(None).await;
+        c
+    }
+
     /// Cancel and wait for `run` to return.
     pub async fn stop(self) -> Result<(), Error> {
         self.shutdown.cancel();
@@ -78,7 +85,10 @@ impl TestServer {
 
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The identity in force: the `welcome`'s, or the one a `hello` proved.
     pub user_id: String,
+    /// The secret that proves `user_id` (send it in `hello` to be this user again).
+    pub token: String,
 }
 
 impl Client {
@@ -90,12 +100,35 @@ impl Client {
         let mut c = Client {
             ws,
             user_id: String::new(),
+            token: String::new(),
         };
         match c.recv().await {
-            ServerMsg::Welcome { user_id, .. } => c.user_id = user_id,
+            ServerMsg::Welcome { user_id, token, .. } => {
+                c.user_id = user_id;
+                c.token = token;
+            }
             other => panic!("expected welcome, got {other:?}"),
         }
         c
+    }
+
+    /// Say `hello` with `token`; returns the `bad_token` error if there was one. Afterwards
+    /// `user_id` and `token` are the identity the reply named.
+    pub async fn hello(&mut self, token: Option<&str>) -> Option<ServerMsg> {
+        self.send_json(json!({"type": "hello", "protocol_version": 1, "token": token}))
+            .await;
+        let mut refused = None;
+        loop {
+            match self.recv().await {
+                ServerMsg::Hello { user_id, token, .. } => {
+                    self.user_id = user_id;
+                    self.token = token.unwrap_or_default();
+                    return refused;
+                }
+                err @ ServerMsg::Error { .. } if refused.is_none() => refused = Some(err),
+                other => panic!("expected hello, got {other:?}"),
+            }
+        }
     }
 
     /// Connect with an `Origin` header; returns the HTTP status on refusal.
@@ -128,8 +161,10 @@ impl Client {
 
     /// The next protocol message (skipping pings), within [`WAIT`].
     pub async fn recv(&mut self) -> ServerMsg {
+        // One deadline for the whole wait: the server's pings must not extend it.
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("a message in time");
             match msg.expect("stream open").expect("no error") {
@@ -154,8 +189,9 @@ impl Client {
 
     /// Read until the server closes; returns the close code (None: closed without a frame).
     pub async fn closed(&mut self) -> Option<CloseCode> {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("close in time");
             match msg {

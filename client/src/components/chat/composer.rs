@@ -1,5 +1,7 @@
 //! The message box (`composer`, `send-button`): Enter sends, Shift+Enter is a new line.
-//! Shows why a text cannot be sent (too long) before it goes anywhere.
+//! Shows why a text cannot be sent (too long) before it goes anywhere. Where we may not
+//! write (a viewer, a read-only room) it is disabled, with the reason in one line
+//! (`composer-locked`).
 
 use tandem_shared::ids::chat_text;
 use tandem_shared::limits::MAX_TEXT_LEN;
@@ -9,6 +11,10 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub room: AttrValue,
+    /// How the room is named (`#lobby`, or a private room's title).
+    pub label: AttrValue,
+    /// Why we may not write here; `None` when we may.
+    pub locked: Option<AttrValue>,
     pub draft: AttrValue,
     pub on_draft: Callback<(String, String)>,
     pub on_send: Callback<(String, String)>,
@@ -34,7 +40,11 @@ pub fn composer(p: &Props) -> Html {
             p.on_send.clone(),
             node.clone(),
         );
+        let locked = p.locked.is_some();
         move || {
+            if locked {
+                return;
+            }
             let Some(el) = node.cast::<HtmlTextAreaElement>() else {
                 return;
             };
@@ -74,20 +84,34 @@ pub fn composer(p: &Props) -> Html {
             on_draft.emit((room.to_string(), text));
         })
     };
+    let locked = p.locked.is_some();
+    let placeholder = if locked {
+        "Writing is off for you here".to_owned()
+    } else {
+        format!("Message {}", p.label)
+    };
     html! {
         <>
-            <form class="composer" {onsubmit}>
+            <form class={classes!("composer", locked.then_some("locked"))} {onsubmit}>
                 <textarea data-testid="composer" ref={node} rows="1"
-                    aria-label={format!("Message #{}", p.room)}
-                    placeholder={format!("Message #{}", p.room)}
-                    maxlength={MAX_TEXT_LEN.to_string()}
+                    aria-label={format!("Message {}", p.label)} {placeholder}
+                    aria-describedby={locked.then_some("composer-locked")}
+                    maxlength={MAX_TEXT_LEN.to_string()} disabled={locked}
                     value={p.draft.clone()} {oninput} {onkeydown} />
-                <button type="submit" class="primary" data-testid="send-button">{ "Send" }</button>
+                <button type="submit" class="primary" data-testid="send-button"
+                    disabled={locked}>{ "Send" }</button>
             </form>
             if let Some(err) = &*error {
                 <p class="form-error composer-error" role="alert">{ err.clone() }</p>
             }
-            <p class="composer-hint">{ "Enter to send · Shift+Enter for a new line" }</p>
+            if let Some(why) = &p.locked {
+                <p class="composer-locked" id="composer-locked" data-testid="composer-locked"
+                    role="status">
+                    { crate::components::lock_icon() }{ why.clone() }
+                </p>
+            } else {
+                <p class="composer-hint">{ "Enter to send · Shift+Enter for a new line" }</p>
+            }
         </>
     }
 }

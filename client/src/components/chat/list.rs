@@ -24,6 +24,8 @@ const NEAR_TOP_PX: i32 = 200;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub room: AttrValue,
+    /// How the room is named (`#lobby`, or a private room's title).
+    pub label: AttrValue,
     pub messages: Messages,
     pub pending: Rc<Vec<Pending>>,
     pub me: Option<AttrValue>,
@@ -167,7 +169,7 @@ impl Component for MessageList {
         } else if at_start {
             (
                 "history-start",
-                format!("This is the start of #{}.", p.room),
+                format!("This is the start of {}.", p.label),
             )
         } else {
             ("history-more", String::new())

@@ -17,6 +17,10 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub room: AttrValue,
+    /// How the room is named (`#lobby`, or a private room's title).
+    pub label: AttrValue,
+    /// Why we may not write here; `None` when we may.
+    pub locked: Option<AttrValue>,
     pub messages: Messages,
     pub pending: Rc<Vec<Pending>>,
     pub me: Option<AttrValue>,
@@ -41,15 +45,16 @@ pub struct Props {
 #[function_component(ChatPane)]
 pub fn chat_pane(p: &Props) -> Html {
     html! {
-        <section class="chat" aria-label={format!("Messages in #{}", p.room)}>
-            <MessageList room={p.room.clone()} messages={p.messages.clone()}
+        <section class="chat" aria-label={format!("Messages in {}", p.label)}>
+            <MessageList room={p.room.clone()} label={p.label.clone()} messages={p.messages.clone()}
                 pending={p.pending.clone()} me={p.me.clone()} joined={p.joined}
                 loading={p.loading} gap={p.gap} has_older={p.has_older}
                 loading_older={p.loading_older} on_load_older={p.on_load_older.clone()} />
             <div class="typing" data-testid="typing" aria-live="polite">
                 { p.typing.clone().unwrap_or_default() }
             </div>
-            <Composer room={p.room.clone()} draft={p.draft.clone()}
+            <Composer room={p.room.clone()} label={p.label.clone()} locked={p.locked.clone()}
+                draft={p.draft.clone()}
                 on_draft={p.on_draft.clone()} on_send={p.on_send.clone()} />
         </section>
     }

@@ -5,13 +5,19 @@
 //! shown one draws its editor (`doc-editor`), its sync state (`doc-status`) and the people
 //! in it. Unconfirmed edits are kept in the browser's storage across reloads
 //! ([`crate::model::stored`]), and Ctrl/Cmd+Z undoes only one's own edits.
+//!
+//! Where we may not edit (a viewer, a read-only room) the editor is `readonly` and the pane
+//! makes no local edits; it still follows the others'. A connection the server closes with
+//! 4403 says so in `doc-status`: `read-only` (our change was refused: what we had unsent is
+//! dropped, since it can never be delivered, and the pane reconnects on the socket's
+//! backoff) or `removed` (we are out of the room: the pane stops connecting).
 
 pub mod editor;
 mod overlay;
 mod session;
 
 use crate::model::doc::Replica;
-use crate::net::{Doc, Socket, SocketEvent};
+use crate::net::{Doc, DocInvite, Socket, SocketEvent};
 use editor::HistoryKey;
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
@@ -28,7 +34,17 @@ pub struct Props {
     pub color: AttrValue,
     /// Our user id (for our own swatch).
     pub me: AttrValue,
+    /// How the room is named (`#lobby`, or a private room's title).
+    pub label: AttrValue,
+    /// We may change the document.
+    pub can_edit: bool,
+    /// The invite an invite link brought, while the room is being joined with it.
+    pub invite: Option<AttrValue>,
 }
+
+/// The close code of a document connection the server refuses what it did (or that is no
+/// longer allowed in the room).
+pub const FORBIDDEN: u16 = 4403;
 
 /// The connection of a document, as shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +56,10 @@ pub enum DocStatus {
     Synced,
     /// Not connected: edits are kept and merged on reconnection.
     Offline,
+    /// The server refused a change of ours (4403, read-only); reconnecting to follow.
+    ReadOnly,
+    /// The server closed the document to us (4403): we are out of the room.
+    Removed,
 }
 
 impl DocStatus {
@@ -49,6 +69,8 @@ impl DocStatus {
             DocStatus::Syncing => "syncing",
             DocStatus::Synced => "synced",
             DocStatus::Offline => "offline",
+            DocStatus::ReadOnly => "read-only",
+            DocStatus::Removed => "removed",
         }
     }
 }
@@ -80,8 +102,13 @@ pub struct DocPane {
     on_save: Callback<()>,
     on_publish: Callback<()>,
     replica: Replica,
-    socket: Socket<Doc>,
+    /// `None` once the server closed the document to us for good.
+    socket: Option<Socket<Doc>>,
+    /// Sets the invite of the socket's next attempts.
+    invite: DocInvite,
     status: DocStatus,
+    /// The props' `can_edit`, for the handlers.
+    can_edit: bool,
     /// An IME composition is in progress in the editor: remote frames wait (changing the
     /// text under a composition would break it).
     composing: bool,
@@ -133,6 +160,10 @@ impl Component for DocPane {
     fn changed(&mut self, ctx: &Context<Self>, old: &Props) -> bool {
         let p = ctx.props();
         self.shown = p.shown;
+        self.can_edit = p.can_edit;
+        if p.invite != old.invite {
+            self.invite.set(p.invite.as_ref().map(AttrValue::to_string));
+        }
         if (&p.name, &p.color) != (&old.name, &old.color)
             && self.replica.set_user(&p.name, &p.color)
         {
@@ -164,14 +195,27 @@ impl Component for DocPane {
         if !p.shown {
             return html! {};
         }
-        let room = &p.room;
+        let room = &p.label;
         let (label, title) = match self.status {
             DocStatus::Connecting => ("Connecting…", "Connecting to the document"),
             DocStatus::Syncing => ("Syncing…", "Bringing the document up to date"),
+            DocStatus::Synced if !p.can_edit => (
+                "Live · view only",
+                "You see the changes as they are made; you cannot edit here",
+            ),
             DocStatus::Synced => ("Live", "Changes are shared as you type"),
+            DocStatus::Offline if !p.can_edit => ("Offline", "Not connected"),
             DocStatus::Offline => (
                 "Offline · edits kept",
                 "Not connected: your edits are kept and merged when the connection is back",
+            ),
+            DocStatus::ReadOnly => (
+                "Read-only · change refused",
+                "The server did not accept a change from you: you cannot edit this document now",
+            ),
+            DocStatus::Removed => (
+                "Removed from the room",
+                "The document is closed to you: you are no longer in this room",
             ),
         };
         let link = ctx.link();
@@ -186,7 +230,7 @@ impl Component for DocPane {
         let people = self.replica.people();
         let name = self.replica.name().to_owned();
         html! {
-            <section class="doc" aria-label={format!("Shared document of #{room}")}>
+            <section class="doc" aria-label={format!("Shared document of {room}")}>
                 <header class="doc-head">
                     <h2>{ "Document" }</h2>
                     <span class="doc-status" data-testid="doc-status"
@@ -203,10 +247,15 @@ impl Component for DocPane {
                     </ul>
                 </header>
                 <div class="doc-body">
-                    <textarea key={room.to_string()} class="doc-editor" data-testid="doc-editor"
-                        data-room={room.clone()}
-                        ref={self.editor.clone()} aria-label={format!("Shared document of #{room}")}
-                        placeholder="Write together. Everyone in the room sees this text as you type."
+                    <textarea key={p.room.to_string()} class="doc-editor" data-testid="doc-editor"
+                        data-room={p.room.clone()} readonly={!p.can_edit}
+                        aria-readonly={(!p.can_edit).then_some("true")}
+                        ref={self.editor.clone()} aria-label={format!("Shared document of {room}")}
+                        placeholder={if p.can_edit {
+                            "Write together. Everyone in the room sees this text as you type."
+                        } else {
+                            "Nothing written yet. You can follow this document, not edit it."
+                        }}
                         spellcheck="true" {oninput} {onscroll} {onkeydown} />
                     <div class="doc-overlay" ref={self.overlay.clone()} aria-hidden="true">
                         { overlay::overlay(self.replica.text(), &carets) }

@@ -31,7 +31,10 @@ pub(super) fn create(ctx: &Context<DocPane>) -> DocPane {
         replica.restore(&kept);
     }
     let link = ctx.link();
-    let socket = Socket::open(&net::doc_url(&p.room), Doc, link.callback(Msg::Socket));
+    let doc = Doc::default();
+    let invite = doc.invite_handle();
+    invite.set(p.invite.as_ref().map(AttrValue::to_string));
+    let socket = Socket::open(&net::doc_url(&p.room), doc, link.callback(Msg::Socket));
     let mut listeners = Vec::new();
     if let Some(window) = web_sys::window() {
         let on = |kind: &'static str, msg: fn() -> Msg| {
@@ -63,8 +66,10 @@ pub(super) fn create(ctx: &Context<DocPane>) -> DocPane {
         on_save: link.callback(|()| Msg::Save),
         on_publish: link.callback(|()| Msg::Publish),
         replica,
-        socket,
+        socket: Some(socket),
+        invite,
         status: DocStatus::Connecting,
+        can_edit: p.can_edit,
         composing: false,
         deferred: Vec::new(),
         editor: NodeRef::default(),
@@ -104,16 +109,26 @@ impl DocPane {
     }
 
     fn send(&self, frame: Vec<u8>) {
-        if self.connected() {
-            self.socket.send(frame);
+        if let (true, Some(socket)) = (self.connected(), &self.socket) {
+            socket.send(frame);
         }
     }
 
     pub(super) fn send_awareness(&mut self) {
         if self.connected() {
             let frame = self.replica.awareness();
-            self.socket.send(frame);
+            self.send(frame);
             self.last_renew = now_ms();
+        }
+    }
+
+    /// Drop what we hold that the server lacks: it refuses our changes, so it can never be
+    /// delivered (and offering it again on every connection would be refused again).
+    fn drop_unsent(&mut self) {
+        if self.replica.unsynced().is_some() {
+            self.replica = self.replica.emptied();
+            browser::storage_remove(&stored::doc_key(&self.room));
+            browser::warn("the document's unsent edits were refused (read-only) and dropped");
         }
     }
 
@@ -124,18 +139,38 @@ impl DocPane {
 
     pub(super) fn socket_event(&mut self, event: SocketEvent<Vec<u8>>) -> bool {
         match event {
-            SocketEvent::Connecting if self.status == DocStatus::Offline => return false,
+            SocketEvent::Connecting
+                if matches!(self.status, DocStatus::Offline | DocStatus::ReadOnly) =>
+            {
+                return false
+            }
             SocketEvent::Connecting => self.status = DocStatus::Connecting,
             SocketEvent::Open => {
+                if !self.can_edit {
+                    // Not ours to deliver any more: a viewer's sync would be refused.
+                    self.drop_unsent();
+                }
                 self.status = DocStatus::Syncing;
                 for frame in self.replica.on_open() {
-                    self.socket.send(frame);
+                    self.send(frame);
                 }
                 self.last_renew = now_ms();
             }
-            SocketEvent::Closed { .. } => {
-                self.status = DocStatus::Offline;
+            SocketEvent::Closed { frame, .. } => {
                 self.replica.forget_peers();
+                self.status = match frame {
+                    Some(f) if f.code == super::FORBIDDEN => {
+                        if f.reason.to_ascii_lowercase().contains("read") {
+                            self.drop_unsent();
+                            DocStatus::ReadOnly
+                        } else {
+                            // Out of the room: nothing to reconnect to.
+                            self.socket = None;
+                            DocStatus::Removed
+                        }
+                    }
+                    _ => DocStatus::Offline,
+                };
             }
             SocketEvent::Network { .. } => return false,
             SocketEvent::Message(frame) => {
@@ -188,6 +223,11 @@ impl DocPane {
             return false;
         };
         let selection = editor::selection(&el);
+        if !self.can_edit {
+            // A `readonly` editor changed anyway (by a script): no edit; show the document.
+            editor::show(&el, self.replica.text(), selection);
+            return false;
+        }
         let Some(update) = self
             .replica
             .edit(&el.value(), selection.map(|s| s.head), now_ms())
@@ -225,6 +265,9 @@ impl DocPane {
         let Some(el) = self.shown_editor() else {
             return false;
         };
+        if !self.can_edit {
+            return false;
+        }
         let now = now_ms();
         let done = match key {
             HistoryKey::Undo => self.replica.undo(now),
@@ -307,7 +350,7 @@ impl DocPane {
         }
         if self.connected() {
             if let Some(probe) = self.replica.checkpoint() {
-                self.socket.send(probe);
+                self.send(probe);
             }
         }
     }

@@ -160,6 +160,14 @@ impl Replica {
         }
     }
 
+    /// A new, empty replica for the same person (with a fresh client id): what is left to
+    /// start from when the server refused our edits (they cannot be delivered).
+    pub fn emptied(&self) -> Replica {
+        let mut fresh = Replica::new("", "");
+        fresh.local.user = self.local.user.clone();
+        fresh
+    }
+
     pub fn client_id(&self) -> u64 {
         self.doc.client_id().get()
     }

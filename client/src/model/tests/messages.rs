@@ -35,6 +35,7 @@ fn join_then_live_messages_and_presence() {
             member: Member {
                 id: "cy".into(),
                 name: "Cy".into(),
+                role: None,
             },
         }),
     );
@@ -136,7 +137,8 @@ fn pending_messages_survive_a_reconnect_and_are_sent_once() {
         vec![ClientMsg::Join {
             room: "lobby".into(),
             name: "Ann".into(),
-            since: Some(2)
+            since: Some(2),
+            invite: None,
         }]
     );
     // ... and the history shows "hi" was stored, so only "again" is sent once more.
@@ -252,6 +254,10 @@ fn a_server_whose_numbering_went_back_replaces_the_history() {
             history: vec![],
             last_seq: 1,
             gap: false,
+            title: None,
+            role: None,
+            read_only: false,
+            invite: None,
         }),
     );
     assert!(lobby(&s).messages.is_empty());

@@ -4,6 +4,7 @@ use super::*;
 use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, Member, ServerMsg, PROTOCOL_VERSION};
 
 mod messages;
+mod private;
 mod rooms;
 mod scrollback;
 
@@ -11,6 +12,7 @@ fn member(id: &str) -> Member {
     Member {
         id: id.into(),
         name: format!("name-{id}"),
+        role: None,
     }
 }
 
@@ -40,6 +42,10 @@ fn joined_in(room: &str, history: Vec<ChatMessage>, gap: bool) -> Action {
         last_seq: history.last().map_or(0, |m| m.seq),
         history,
         gap,
+        title: None,
+        role: None,
+        read_only: false,
+        invite: None,
     })
 }
 
@@ -55,6 +61,10 @@ fn caught_up(last_seq: u64) -> Action {
         history: vec![],
         last_seq,
         gap: false,
+        title: None,
+        role: None,
+        read_only: false,
+        invite: None,
     })
 }
 
@@ -63,6 +73,8 @@ fn join(room: &str) -> Action {
         room: room.into(),
         name: "Ann".into(),
         restored: vec![],
+        invite: None,
+        title: None,
     }
 }
 
@@ -84,6 +96,7 @@ fn in_lobby() -> State {
         srv(ServerMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             user_id: "me".into(),
+            token: Some("t".into()),
         }),
     );
     let sent = apply(&mut s, join("lobby"));
@@ -92,7 +105,8 @@ fn in_lobby() -> State {
         vec![ClientMsg::Join {
             room: "lobby".into(),
             name: "Ann".into(),
-            since: None
+            since: None,
+            invite: None,
         }]
     );
     apply(

@@ -315,6 +315,20 @@ fn protocol_mismatch_asks_for_a_reload() {
     assert_eq!(apply(&mut s, Action::Open), []);
     assert_eq!(s.status(), Conn::Offline);
 
+    // A refused identity token is not the person's problem: nothing is shown.
+    let mut t = in_lobby();
+    apply(
+        &mut t,
+        srv(ServerMsg::Error {
+            code: ErrorCode::BadToken,
+            message: "bad token".into(),
+            room: None,
+            client_id: None,
+        }),
+    );
+    assert_eq!(t.notice, None);
+    assert!(!t.must_reload);
+
     // A welcome from a newer server says the same.
     let mut s = State::default();
     apply(
@@ -322,6 +336,7 @@ fn protocol_mismatch_asks_for_a_reload() {
         srv(ServerMsg::Welcome {
             protocol_version: PROTOCOL_VERSION + 1,
             user_id: "x".into(),
+            token: "t".into(),
             heartbeat_ms: 5_000,
         }),
     );

@@ -148,6 +148,8 @@ fn messages_restored_from_storage_are_sent_once_joined_and_settled_by_their_echo
             room: "lobby".into(),
             name: "Ann".into(),
             restored,
+            invite: None,
+            title: None,
         },
     );
     assert!(matches!(&sent[..], [ClientMsg::Join { .. }]), "{sent:?}");

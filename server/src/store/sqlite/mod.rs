@@ -1,6 +1,9 @@
 //! The embedded default [`Store`]: one SQLite file in WAL mode under the data directory.
 
+mod access;
+
 use super::{HistoryPage, RoomSnapshot, Store, StoreError, StoredDoc};
+use crate::access::RoomAccess;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use std::{path::Path, sync::Arc};
@@ -49,6 +52,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(access::SCHEMA)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -75,6 +79,7 @@ fn message(room: &RoomName, row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMes
         sender: Member {
             id: row.get(1)?,
             name: row.get(2)?,
+            role: None,
         },
         text: row.get(3)?,
         ts: row.get::<_, i64>(4)? as u64,
@@ -202,6 +207,14 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn load_access(&self, room: &RoomName) -> Result<Option<RoomAccess>, StoreError> {
+        access::load(&self.conn.lock(), room)
+    }
+
+    fn save_access(&self, room: &RoomName, rules: &RoomAccess) -> Result<(), StoreError> {
+        access::save(&mut self.conn.lock(), room, rules)
     }
 
     fn compact_doc(&self, room: &RoomName, snapshot: &[u8], upto: u64) -> Result<(), StoreError> {
