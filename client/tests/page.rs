@@ -90,16 +90,19 @@ fn wire_types_round_trip_in_wasm() {
         r#"{"type":"chat","room":"lobby","text":"héllo ✓ 😀","client_id":"c-1"}"#
     );
     assert_eq!(serde_json::from_str::<ClientMsg>(&json).unwrap(), msg);
-    let from_server = r#"{"type":"member_joined","room":"r","member":{"id":"u1","name":"Ada"}}"#;
+    let from_server = r#"{"type":"presence","room":"r","joins":[{"id":"u1","name":"Ada"}],"leaves":["u2"],"count":1234}"#;
     assert_eq!(
         serde_json::from_str::<ServerMsg>(from_server).unwrap(),
-        ServerMsg::MemberJoined {
+        ServerMsg::Presence {
             room: "r".into(),
-            member: Member {
+            joins: vec![Member {
                 id: "u1".into(),
                 name: "Ada".into(),
                 role: None,
-            }
+            }],
+            leaves: vec!["u2".into()],
+            count: 1234,
+            full: false,
         }
     );
 }

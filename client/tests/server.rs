@@ -42,29 +42,42 @@ async fn join_send_and_receive() {
     match ada.join(&room, "Ada", None).await {
         ServerMsg::Joined {
             members,
+            count,
             history,
             last_seq,
             ..
         } => {
             assert_eq!(names(&members), ["Ada"]);
+            assert_eq!(count, 1);
             assert!(history.is_empty());
             assert_eq!(last_seq, 0);
         }
         _ => unreachable!(),
     }
     match bob.join(&room, "Bob", None).await {
-        ServerMsg::Joined { members, .. } => assert_eq!(names(&members), ["Ada", "Bob"]),
+        ServerMsg::Joined { members, count, .. } => {
+            assert_eq!(names(&members), ["Ada", "Bob"]);
+            assert_eq!(count, 2);
+        }
         _ => unreachable!(),
     }
+    // Presence comes coalesced, once per tick; Ada may first see herself arrive.
+    let bob_id = bob.user_id.clone();
     match ada
-        .recv_until("member_joined", |m| {
-            matches!(m, ServerMsg::MemberJoined { .. })
+        .recv_until("presence naming Bob", |m| {
+            matches!(m, ServerMsg::Presence { joins, .. } if joins.iter().any(|j| j.id == bob_id))
         })
         .await
     {
-        ServerMsg::MemberJoined { member, room: r } => {
-            assert_eq!((r.as_str(), member.name.as_str()), (room.as_str(), "Bob"));
-            assert_eq!(member.id, bob.user_id);
+        ServerMsg::Presence {
+            room: r,
+            joins,
+            count,
+            ..
+        } => {
+            assert_eq!(r, room);
+            assert!(joins.iter().any(|j| j.name == "Bob"));
+            assert_eq!(count, 2);
         }
         _ => unreachable!(),
     }
@@ -103,10 +116,13 @@ async fn join_send_and_receive() {
     bob.recv_until("left", |m| matches!(m, ServerMsg::Left { .. }))
         .await;
     match ada
-        .recv_until("member_left", |m| matches!(m, ServerMsg::MemberLeft { .. }))
+        .recv_until(
+            "presence: Bob left",
+            |m| matches!(m, ServerMsg::Presence { leaves, .. } if leaves.contains(&bob_id)),
+        )
         .await
     {
-        ServerMsg::MemberLeft { member, .. } => assert_eq!(member.name, "Bob"),
+        ServerMsg::Presence { count, .. } => assert_eq!(count, 1),
         _ => unreachable!(),
     }
 }

@@ -5,6 +5,8 @@
 //! - room: `composer` (a textarea; Enter sends), `send-button`, `message` (one per chat
 //!   message, its text inside, `data-seq` once confirmed), `presence-member`, `room-tab`
 //!   (`data-room`, `data-active`);
+//! - presence: `presence-count` (`data-count`: how many are here), and in a big room
+//!   `presence-shown`, `presence-search` and `presence-more` (`tests/big_room.rs`);
 //! - everywhere: `connection-status` with `data-state` = `connecting|live|reconnecting|offline`;
 //! - the room's shared document: `doc-editor` (a textarea bound to the room's Y.Text
 //!   "content"), and a `doc-caret` with `data-name` for each other person's caret;
@@ -13,8 +15,8 @@
 //!   `read-only-badge`, `composer-locked`, and per member `member-menu` with `kick`, `ban`,
 //!   `make-viewer` / `make-member`.
 
-pub use crate::view::{DocView, Message, Snapshot, Tab};
-use crate::view::{DOC_JS, SNAPSHOT_JS};
+pub use crate::view::{DocView, Message, PresenceView, Snapshot, Tab};
+use crate::view::{View, DOC_JS, PRESENCE_JS, SNAPSHOT_JS};
 use crate::{driver::Chromedriver, wait};
 use fantoccini::{elements::Element, key::Key, Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -92,18 +94,19 @@ impl Browser {
         let _ = self.client().close().await;
     }
 
+    /// Run `js`, which returns a `V`. Never fails: an unreadable page yields a `V` with
+    /// `error` set.
+    async fn read<V: View>(&self, js: &str) -> V {
+        match self.client().execute(js, vec![]).await {
+            Ok(v) => serde_json::from_value(v)
+                .unwrap_or_else(|e| V::failed(format!("unexpected {}: {e}", V::WHAT))),
+            Err(e) => V::failed(e.to_string()),
+        }
+    }
+
     /// Read the page. Never fails: an unreadable page yields a snapshot with `error` set.
     pub async fn snapshot(&self) -> Snapshot {
-        match self.client().execute(SNAPSHOT_JS, vec![]).await {
-            Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| Snapshot {
-                error: Some(format!("unexpected snapshot: {e}")),
-                ..Snapshot::default()
-            }),
-            Err(e) => Snapshot {
-                error: Some(e.to_string()),
-                ..Snapshot::default()
-            },
-        }
+        self.read(SNAPSHOT_JS).await
     }
 
     /// Poll the page until `done` holds (see [`wait::TIMEOUT`]).
@@ -200,16 +203,7 @@ impl Browser {
     /// Read the shared document. Never fails: an unreadable page yields a view with `error`
     /// set.
     pub async fn doc(&self) -> DocView {
-        match self.client().execute(DOC_JS, vec![]).await {
-            Ok(v) => serde_json::from_value(v).unwrap_or_else(|e| DocView {
-                error: Some(format!("unexpected document view: {e}")),
-                ..DocView::default()
-            }),
-            Err(e) => DocView {
-                error: Some(e.to_string()),
-                ..DocView::default()
-            },
-        }
+        self.read(DOC_JS).await
     }
 
     /// Poll the shared document until `done` holds, for at most `timeout`.
@@ -221,6 +215,23 @@ impl Browser {
     ) -> DocView {
         let what = format!("{}: {what}", self.who);
         wait::until(&what, timeout, || self.doc(), done).await
+    }
+
+    /// Read the presence panel. Never fails: an unreadable page yields a view with `error`
+    /// set.
+    pub async fn presence(&self) -> PresenceView {
+        self.read(PRESENCE_JS).await
+    }
+
+    /// Poll the presence panel until `done` holds, for at most `timeout`.
+    pub async fn wait_presence(
+        &self,
+        what: &str,
+        timeout: std::time::Duration,
+        done: impl Fn(&PresenceView) -> bool,
+    ) -> PresenceView {
+        let what = format!("{}: {what}", self.who);
+        wait::until(&what, timeout, || self.presence(), done).await
     }
 
     /// Type `keys` into the document editor, as a person would (WebDriver key events). The

@@ -82,6 +82,19 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{}: switch to the new tab: {e}", self.who));
     }
 
+    /// Type `keys` (WebDriver keys: `\u{E009}` is Control, `\u{E000}` releases modifiers)
+    /// into the element with `data-testid` `id`.
+    pub async fn type_into(&self, id: &str, keys: &str) {
+        let css = format!("[data-testid=\"{id}\"]");
+        self.client()
+            .find(Locator::Css(&css))
+            .await
+            .unwrap_or_else(|e| panic!("{}: find {id}: {e}", self.who))
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("{}: type into {id}: {e}", self.who));
+    }
+
     /// Type `text` into the message box without sending it.
     pub async fn type_composer(&self, text: &str) {
         self.client()

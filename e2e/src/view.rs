@@ -1,8 +1,29 @@
 //! What a browser session reads off the page, in one script call each: [`Snapshot`] (the
-//! chat: status, messages, presence, tabs) and [`DocView`] (the shared document: the
-//! editor's text and selection, the others' carets).
+//! chat: status, messages, presence, tabs), [`DocView`] (the shared document: the
+//! editor's text and selection, the others' carets) and [`PresenceView`] (the presence
+//! panel: the count, who is listed, a big room's search and "Show more").
 
-use serde::Deserialize;
+use serde::{de::DeserializeOwned, Deserialize};
+
+/// A view read off the page by one script; `error` says when it could not be read.
+pub(crate) trait View: DeserializeOwned + Default {
+    /// What it is, for messages ("snapshot", "document view").
+    const WHAT: &'static str;
+    fn failed(error: String) -> Self;
+}
+
+macro_rules! view {
+    ($($ty:ident: $what:literal),*) => {$(
+        impl View for $ty {
+            const WHAT: &'static str = $what;
+            fn failed(error: String) -> Self {
+                $ty { error: Some(error), ..$ty::default() }
+            }
+        }
+    )*};
+}
+
+view!(Snapshot: "snapshot", DocView: "document view", PresenceView: "presence view");
 
 /// What the page shows, read in one script call.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -79,6 +100,65 @@ return {
     .map((e) => e.getAttribute("data-name") || ""),
 };
 "#;
+
+/// The presence panel as the page shows it, read in one script call.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PresenceView {
+    /// `data-count` of `presence-count`: how many are here.
+    pub count: Option<u64>,
+    /// The count as shown (`1,234`).
+    pub count_text: Option<String>,
+    /// The text of `presence-shown` ("Showing 20 of 61"), when only some are listed.
+    pub shown: Option<String>,
+    /// `data-member` of each `presence-member`, in page order.
+    pub ids: Vec<String>,
+    /// The name shown in each `presence-member`.
+    pub names: Vec<String>,
+    /// `presence-more` is there.
+    pub more: bool,
+    /// It says a page is on its way (`aria-busy`).
+    pub loading: bool,
+    /// `presence-search` is there.
+    pub search: bool,
+    /// The list is taller than its box: it scrolls.
+    pub scrolls: bool,
+    /// Set when the page could not be read (e.g. while it loads).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+pub(crate) const PRESENCE_JS: &str = r#"
+const q = (id) => Array.from(document.querySelectorAll(`[data-testid="${id}"]`));
+const count = q("presence-count")[0];
+const shown = q("presence-shown")[0];
+const more = q("presence-more")[0];
+const members = q("presence-member");
+const list = members.length ? members[0].parentElement : null;
+return {
+  count: count ? Number(count.getAttribute("data-count")) : null,
+  count_text: count ? count.textContent : null,
+  shown: shown ? shown.textContent : null,
+  ids: members.map((e) => e.getAttribute("data-member") || ""),
+  names: members.map((e) => (e.querySelector(".name") || e).textContent),
+  more: !!more,
+  loading: !!more && more.getAttribute("aria-busy") === "true",
+  search: q("presence-search").length > 0,
+  scrolls: !!list && (list.scrollHeight > list.clientHeight + 1 || list.scrollWidth > list.clientWidth + 1),
+};
+"#;
+
+impl PresenceView {
+    /// How many `presence-member` entries there are.
+    pub fn listed(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// No user id is listed twice.
+    pub fn each_once(&self) -> bool {
+        let unique: std::collections::HashSet<&String> = self.ids.iter().collect();
+        unique.len() == self.ids.len()
+    }
+}
 
 impl DocView {
     /// The editor's text, or "" when there is none.

@@ -1,6 +1,9 @@
 //! `tandem-loadgen`: drives a running Tandem server over real WebSockets on loopback and
 //! reports (1) fan-out throughput and latency in one busy room and (2) the server's memory per
-//! idle connection. Bounded in count and time; run through `cargo xtask bench`.
+//! idle connection; or (3) join storms (`--storm`, `storm.rs`). Bounded in count and time;
+//! run through `cargo xtask bench` (and the storm through `cargo xtask test`).
+
+mod storm;
 
 use clap::Parser;
 use futures_util::{stream::FuturesUnordered, SinkExt, StreamExt};
@@ -43,6 +46,13 @@ struct Args {
     /// Only measure idle memory.
     #[arg(long)]
     idle_only: bool,
+    /// Instead of the rest: a join storm of this many connections into one room, then a
+    /// reconnect storm; exits non-zero unless both hold (see `storm.rs`).
+    #[arg(long)]
+    storm: Option<usize>,
+    /// Joins a second in the first storm (0: all at once); 5,000 within 5 s by default.
+    #[arg(long, default_value_t = 1_250)]
+    storm_rate: u64,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
@@ -252,6 +262,15 @@ async fn idle(args: &Args) {
 async fn main() {
     let args = Args::parse();
     let limit = Duration::from_secs(args.timeout_secs);
+    if let Some(members) = args.storm {
+        let run = storm::run(&args.url, args.server_pid, members, args.storm_rate);
+        match tokio::time::timeout(limit, run).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => eprintln!("loadgen: storm failed: {e}"),
+            Err(_) => eprintln!("loadgen: gave up after {limit:?}"),
+        }
+        std::process::exit(1);
+    }
     let work = async {
         idle(&args).await;
         if !args.idle_only {

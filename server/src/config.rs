@@ -111,6 +111,16 @@ pub struct Config {
     #[arg(long, env = "TANDEM_OUTBOX", default_value_t = 512)]
     pub outbox_capacity: usize,
 
+    /// Presence (who came and went) and typing go out coalesced at most once per this long
+    /// per room, in milliseconds.
+    #[arg(long, env = "TANDEM_PRESENCE_TICK_MS", default_value_t = 100)]
+    pub presence_tick_ms: u64,
+
+    /// Members listed at most in a `joined` reply, a presence frame or a `members` page; a
+    /// bigger room is shown by its count, and its list is paged.
+    #[arg(long, env = "TANDEM_PRESENCE_LIST_MAX", default_value_t = 100)]
+    pub presence_list_max: usize,
+
     /// A room with no members is unloaded from memory after this long, in milliseconds.
     #[arg(long, env = "TANDEM_ROOM_IDLE_MS", default_value_t = 30_000)]
     pub room_idle_ms: u64,
@@ -193,6 +203,14 @@ impl Config {
         Duration::from_millis(self.room_idle_ms)
     }
 
+    pub(crate) fn room_settings(&self) -> crate::rooms::Settings {
+        crate::rooms::Settings {
+            idle: self.room_idle(),
+            tick: Duration::from_millis(self.presence_tick_ms),
+            list_max: self.presence_list_max,
+        }
+    }
+
     pub(crate) fn doc_limits(&self) -> crate::docs::Limits {
         crate::docs::Limits {
             max_doc: self.doc_max_bytes,
@@ -258,6 +276,12 @@ impl Config {
         }
         if self.doc_compact_updates == 0 {
             return bad("--doc-compact-updates must be positive");
+        }
+        if self.presence_tick_ms == 0 || self.presence_tick_ms > 1_000 {
+            return bad("--presence-tick-ms must be 1 to 1000");
+        }
+        if self.presence_list_max == 0 {
+            return bad("--presence-list-max must be positive");
         }
         if self.token_ttl_days == 0 {
             return bad("--token-ttl-days must be positive");

@@ -73,7 +73,7 @@ pub async fn run(
         store,
         Arc::new(LocalBroker::default()),
         (book, docs.clone()),
-        config.room_idle(),
+        config.room_settings(),
     );
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -124,6 +124,14 @@ fn client_messages() {
         r#"{"type":"ping","nonce":3}"#,
         ClientMsg::Ping { nonce: Some(3) },
     );
+    check(
+        r#"{"type":"members","room":"lobby","after":"u7","limit":50}"#,
+        ClientMsg::Members {
+            room: "lobby".into(),
+            after: Some("u7".into()),
+            limit: Some(50),
+        },
+    );
     check(r#"{"type":"ping"}"#, ClientMsg::Ping { nonce: None });
 }
 
@@ -148,10 +156,11 @@ fn server_messages() {
         },
     );
     check(
-        r#"{"type":"joined","room":"lobby","members":[{"id":"u1","name":"Ada"}],"history":[{"room":"lobby","seq":7,"sender":{"id":"u1","name":"Ada"},"text":"hi","ts":1700000000000,"client_id":"c1"}],"last_seq":7}"#,
+        r#"{"type":"joined","room":"lobby","members":[{"id":"u1","name":"Ada"}],"count":1,"history":[{"room":"lobby","seq":7,"sender":{"id":"u1","name":"Ada"},"text":"hi","ts":1700000000000,"client_id":"c1"}],"last_seq":7}"#,
         ServerMsg::Joined {
             room: "lobby".into(),
             members: vec![ada()],
+            count: 1,
             history: vec![msg()],
             last_seq: 7,
             gap: false,
@@ -162,10 +171,11 @@ fn server_messages() {
         },
     );
     check(
-        r#"{"type":"joined","room":"lobby","members":[],"history":[],"last_seq":9,"gap":true}"#,
+        r#"{"type":"joined","room":"lobby","members":[],"count":1,"history":[],"last_seq":9,"gap":true}"#,
         ServerMsg::Joined {
             room: "lobby".into(),
             members: vec![],
+            count: 1,
             history: vec![],
             last_seq: 9,
             gap: true,
@@ -186,18 +196,33 @@ fn server_messages() {
             ..msg()
         }),
     );
+    // Wire minimum: presence {room, joins: [members], leaves: [user ids], count}.
     check(
-        r#"{"type":"member_joined","room":"lobby","member":{"id":"u1","name":"Ada"}}"#,
-        ServerMsg::MemberJoined {
+        r#"{"type":"presence","room":"lobby","joins":[{"id":"u1","name":"Ada"}],"leaves":["u2"],"count":41}"#,
+        ServerMsg::Presence {
             room: "lobby".into(),
-            member: ada(),
+            joins: vec![ada()],
+            leaves: vec!["u2".into()],
+            count: 41,
+            full: false,
         },
     );
     check(
-        r#"{"type":"member_left","room":"lobby","member":{"id":"u1","name":"Ada"}}"#,
-        ServerMsg::MemberLeft {
+        r#"{"type":"presence","room":"lobby","joins":[],"leaves":[],"count":1,"full":true}"#,
+        ServerMsg::Presence {
             room: "lobby".into(),
-            member: ada(),
+            joins: vec![],
+            leaves: vec![],
+            count: 1,
+            full: true,
+        },
+    );
+    check(
+        r#"{"type":"members","room":"lobby","members":[{"id":"u1","name":"Ada"}],"next":"u1"}"#,
+        ServerMsg::Members {
+            room: "lobby".into(),
+            members: vec![ada()],
+            next: Some("u1".into()),
         },
     );
     check(
@@ -207,10 +232,10 @@ fn server_messages() {
         },
     );
     check(
-        r#"{"type":"typing","room":"lobby","member":{"id":"u1","name":"Ada"}}"#,
+        r#"{"type":"typing","room":"lobby","members":[{"id":"u1","name":"Ada"}]}"#,
         ServerMsg::Typing {
             room: "lobby".into(),
-            member: ada(),
+            members: vec![ada()],
         },
     );
     check(

@@ -91,9 +91,10 @@ fn server_access_messages() {
         },
     );
     check(
-        r#"{"type":"joined","room":"p-x","members":[{"id":"u1","name":"Ada","role":"owner"}],"history":[],"last_seq":0,"title":"Team","role":"owner","read_only":true,"invite":"s3cret"}"#,
+        r#"{"type":"joined","room":"p-x","members":[{"id":"u1","name":"Ada","role":"owner"}],"count":1,"history":[],"last_seq":0,"title":"Team","role":"owner","read_only":true,"invite":"s3cret"}"#,
         ServerMsg::Joined {
             room: "p-x".into(),
+            count: 1,
             members: vec![Member {
                 id: "u1".into(),
                 name: "Ada".into(),

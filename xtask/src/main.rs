@@ -130,6 +130,7 @@ fn test() -> Result {
     ]))?;
     build_client()?;
     sh(cargo().args(["test", "--workspace", "--exclude", "tandem-e2e"]))?;
+    storm(5_000, &[])?;
     browser::client_tests()?;
     // The e2e suite drives the client trunk built above (dist/).
     e2e_tests()?;
@@ -161,8 +162,17 @@ pub(crate) struct Server {
     pub(crate) addr: String,
 }
 
+/// The release server and the load generator, in one build (one feature set: neither
+/// rebuilds the other's dependencies).
 pub(crate) fn build_server() -> Result {
-    sh(cargo().args(["build", "--release", "-p", "tandem-server"]))
+    sh(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "tandem-server",
+        "-p",
+        "tandem-loadgen",
+    ]))
 }
 
 impl Server {
@@ -259,8 +269,25 @@ pub(crate) fn tempdir(what: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Join storms on the default configuration (but for the per-address cap: every
+/// connection comes from 127.0.0.1), server and clients in separate release processes:
+/// `members` join one room, then all reconnect at once (`loadgen/src/storm.rs`).
+fn storm(members: usize, extra: &[&str]) -> Result {
+    let dir = tempdir("storm")?;
+    let data = dir.join("data").to_string_lossy().into_owned();
+    let server = Server::start(&["--max-conns-per-addr", "0", "--data-dir", &data])?;
+    let pid = server.pid().to_string();
+    let res = sh(Command::new("target/release/tandem-loadgen")
+        .args(["--url", &format!("ws://{}/ws", server.addr)])
+        .args(["--server-pid", &pid, "--storm", &members.to_string()])
+        .args(extra));
+    let stopped = server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    res.and(stopped)
+}
+
 fn bench(extra: &[String]) -> Result {
-    sh(cargo().args(["build", "--release", "-p", "tandem-loadgen"]))?;
+    storm(10_000, &[])?;
     let dir = tempdir("bench")?;
     let data = dir.join("data");
     let server = Server::start(&[

@@ -39,6 +39,8 @@ pub enum Msg {
     /// (room, text) sent.
     Send(String, String),
     LoadOlder(String),
+    /// List more of a big room's members.
+    MoreMembers(String),
     Retry,
     DismissNotice,
     Reload,
@@ -63,6 +65,7 @@ struct Callbacks {
     draft: Callback<(String, String)>,
     send: Callback<(String, String)>,
     load_older: Callback<String>,
+    more_members: Callback<String>,
     retry: Callback<()>,
     dismiss: Callback<()>,
     reload: Callback<()>,
@@ -118,6 +121,7 @@ impl Component for App {
             draft: link.callback(|(room, text)| Msg::Draft(room, text)),
             send: link.callback(|(room, text)| Msg::Send(room, text)),
             load_older: link.callback(Msg::LoadOlder),
+            more_members: link.callback(Msg::MoreMembers),
             retry: link.callback(|()| Msg::Retry),
             dismiss: link.callback(|()| Msg::DismissNotice),
             reload: link.callback(|()| Msg::Reload),
@@ -236,6 +240,7 @@ impl App {
                 });
             }
             Msg::LoadOlder(room) => self.dispatch(Action::LoadOlder { room }),
+            Msg::MoreMembers(room) => self.dispatch(Action::MoreMembers { room }),
             Msg::Retry => {
                 net::retry_all();
                 return false;

@@ -117,9 +117,12 @@ impl App {
                         invite={r.join_invite.clone().map(AttrValue::from)} />
                 }) }
                 if let Some(r) = current {
-                    <Presence room={r.name.clone()} members={r.members.clone()}
+                    // Keyed by room: a search typed in one room is not another's.
+                    <Presence key={r.name.clone()} room={r.name.clone()} members={r.members.clone()}
+                        count={r.count} loading={r.loading_members}
                         me={Some(me.clone())} owner={r.is_owner()}
-                        on_moderate={self.cb.moderate.clone()} />
+                        on_moderate={self.cb.moderate.clone()}
+                        on_more={self.cb.more_members.clone()} />
                 }
             </main>
         }

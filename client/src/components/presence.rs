@@ -2,27 +2,43 @@
 //! a private room), their roles marked (`role-mark`: owner, viewer), and for the owner a menu
 //! per other member (`member-menu`, then `kick`, `ban`, `make-viewer` or `make-member`).
 //!
+//! The heading says exactly how many are here (`presence-count`, `data-count`). A big room
+//! lists only some: then the panel says how many it shows (`presence-shown`), a "Show more"
+//! button (`presence-more`) asks for the next page, and a search box (`presence-search`)
+//! filters the listed by name; the list scrolls.
+//!
 //! The menu is a button (`aria-haspopup`, `aria-expanded`) opening a list of buttons
 //! (`role="menu"`): opening it focuses its first item, Arrow Up/Down move between items,
 //! Escape closes it and gives the focus back to its button.
 
 use super::{hue, initial};
+use crate::model::roster::{matching, thousands};
 use crate::model::Moderation;
 use std::rc::Rc;
 use tandem_shared::{Member, Role};
 use wasm_bindgen::JsCast;
-use web_sys::HtmlElement;
+use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
+
+/// With more listed than this, the search box shows even when everyone is listed.
+const SEARCH_FROM: usize = 12;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub room: AttrValue,
+    /// Who is listed (in a big room, some of those here).
     pub members: Rc<Vec<Member>>,
+    /// How many are here: exact.
+    pub count: u64,
+    /// The next page of members is on its way.
+    pub loading: bool,
     pub me: Option<AttrValue>,
     /// We own the room: offer each other member's menu.
     pub owner: bool,
     /// (room, what the owner asks).
     pub on_moderate: Callback<(String, Moderation)>,
+    /// List more of the room (the next page of members).
+    pub on_more: Callback<String>,
 }
 
 #[function_component(Presence)]
@@ -32,6 +48,32 @@ pub fn presence(p: &Props) -> Html {
     let on_open = {
         let setter = open.setter();
         use_callback((), move |id: Option<String>, _| setter.set(id))
+    };
+    let query = use_state(String::new);
+    let on_query = {
+        let setter = query.setter();
+        use_callback((), move |e: InputEvent, _| {
+            setter.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let listed = p.members.len();
+    let unlisted = p.count > listed as u64;
+    let search = use_node_ref();
+    {
+        // When the last page is in, "Show more" goes: its focus goes to the search box.
+        let (search, was) = (search.clone(), use_mut_ref(|| false));
+        use_effect_with(unlisted, move |&unlisted| {
+            let had_more = std::mem::replace(&mut *was.borrow_mut(), unlisted);
+            if had_more && !unlisted && nothing_focused() {
+                if let Some(input) = search.cast::<HtmlElement>() {
+                    let _ = input.focus();
+                }
+            }
+        });
+    }
+    let on_more = {
+        let room = p.room.to_string();
+        p.on_more.reform(move |_: MouseEvent| room.clone())
     };
     let member = |m: &Member| {
         let me = p.me.as_deref() == Some(m.id.as_str());
@@ -63,14 +105,57 @@ pub fn presence(p: &Props) -> Html {
             </li>
         }
     };
+    let searchable = unlisted || listed > SEARCH_FROM || !query.is_empty();
+    let shown = matching(&p.members, &query);
+    let count = thousands(p.count);
     html! {
-        <aside class="presence" aria-label="People in this room">
-            <h2>{ "Here now " }<span class="count">{ p.members.len() }</span></h2>
-            <ul>
-                { for p.members.iter().map(member) }
+        <aside class={classes!("presence", searchable.then_some("big"))}
+            aria-label="People in this room">
+            <h2>
+                { "Here now " }
+                <span class="count" data-testid="presence-count" data-count={p.count.to_string()}>
+                    { count.clone() }
+                </span>
+            </h2>
+            if searchable {
+                <div class="presence-tools">
+                    if unlisted {
+                        <p class="presence-shown" id="presence-shown" data-testid="presence-shown">
+                            { format!("Showing {} of {count}", thousands(listed as u64)) }
+                        </p>
+                    }
+                    <input type="search" class="presence-search" data-testid="presence-search"
+                        ref={search} value={(*query).clone()} oninput={on_query}
+                        placeholder="Find by name" aria-label="Find people here by name"
+                        aria-controls="presence-list" autocomplete="off" spellcheck="false" />
+                </div>
+            }
+            <ul id="presence-list">
+                { for shown.iter().map(|m| member(m)) }
             </ul>
+            if shown.is_empty() && !query.trim().is_empty() {
+                <p class="presence-none" role="status">
+                    { format!("No one listed matches \u{201c}{}\u{201d}.", query.trim()) }
+                    if unlisted { { " Show more to look further." } }
+                </p>
+            }
+            if unlisted {
+                <button type="button" class="ghost small presence-more" data-testid="presence-more"
+                    aria-describedby="presence-shown" aria-busy={p.loading.to_string()}
+                    onclick={on_more}>
+                    { if p.loading { "Loading\u{2026}" } else { "Show more" } }
+                </button>
+            }
         </aside>
     }
+}
+
+/// The focus is on no element (it was on one that went away: the page's body has it).
+fn nothing_focused() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"))
 }
 
 fn role_name(role: Role) -> &'static str {

@@ -3,12 +3,14 @@
 //!
 //! [`state`] (every joined room and the connection as shown) changed by [`reduce`]'s
 //! [`apply`]; [`timeline`] (a room's messages by `seq`); [`backoff`] (the reconnection
-//! schedule); [`stored`] (what is kept in the browser's storage, and its format); [`doc`]
-//! (the room's shared document: replica, undo, diff, y-websocket framing).
+//! schedule); [`roster`] (who is in a room, when a big room lists only some); [`stored`]
+//! (what is kept in the browser's storage, and its format); [`doc`] (the room's shared
+//! document: replica, undo, diff, y-websocket framing).
 
 pub mod backoff;
 pub mod doc;
 pub mod reduce;
+pub mod roster;
 mod server;
 pub mod state;
 pub mod stored;

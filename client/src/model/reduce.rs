@@ -82,6 +82,11 @@ pub enum Action {
     LoadOlder {
         room: String,
     },
+    /// The person asked to list more of `room`'s members (a big room lists only some):
+    /// fetch the next `members` page.
+    MoreMembers {
+        room: String,
+    },
     /// Time passed: expire typing indicators.
     Tick {
         now: u64,
@@ -165,6 +170,7 @@ pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
             for room in &mut state.rooms {
                 room.joined = false;
                 room.loading_older = false;
+                room.loading_members = false;
                 room.typing.clear();
                 room.typing_sent_at = None;
             }
@@ -271,6 +277,19 @@ pub fn apply(state: &mut State, action: Action) -> Vec<ClientMsg> {
                     room,
                     before: r.first_seq(),
                     limit: Some(PAGE),
+                });
+            }
+        }
+        Action::MoreMembers { room } => {
+            let Some(r) = state.room_mut(&room) else {
+                return out;
+            };
+            if r.joined && !r.loading_members && r.has_unlisted() {
+                r.loading_members = true;
+                out.push(ClientMsg::Members {
+                    room,
+                    after: r.members_after.clone(),
+                    limit: None,
                 });
             }
         }

@@ -1,11 +1,10 @@
 //! The reducer's half for what the server says: each [`ServerMsg`] applied to the
 //! [`State`], with the messages it requires sending (re-joins, re-sends).
 
-use super::reduce::TYPING_SHOWN_MS;
-use super::state::{Conn, Room, State, Typist, RELOAD_NOTICE};
-use super::timeline;
+use super::state::{Conn, Room, State, RELOAD_NOTICE};
+use super::{roster, timeline};
 use std::rc::Rc;
-use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, Role, ServerMsg, PROTOCOL_VERSION};
+use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, Member, Role, ServerMsg, PROTOCOL_VERSION};
 
 pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<ClientMsg>) {
     let me = state.user_id.clone();
@@ -22,6 +21,7 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
         ServerMsg::Joined {
             room,
             members,
+            count,
             history,
             gap,
             last_seq,
@@ -32,13 +32,19 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
         } => {
             let current = state.is_current(&room);
             let name = state.name.clone();
+            // We are here, whether or not a big room's list names us.
+            let myself = me.map(|id| Member {
+                id: id.to_owned(),
+                name: name.clone(),
+                role,
+            });
             let Some(r) = state.room_mut(&room) else {
                 return;
             };
             let catch_up = r.ever_joined;
             r.joined = true;
             r.ever_joined = true;
-            r.members = Rc::new(members);
+            roster::joined(r, members, count, myself);
             r.gap = gap;
             // In (a member now, if an invite brought us): the invite has done its work.
             r.join_invite = None;
@@ -103,35 +109,29 @@ pub(super) fn server(state: &mut State, msg: ServerMsg, now: u64, out: &mut Vec<
             }
             trim(r);
         }
-        ServerMsg::MemberJoined { room, member } => {
+        ServerMsg::Presence {
+            room,
+            joins,
+            leaves,
+            count,
+            full,
+        } => {
             if let Some(r) = state.room_mut(&room) {
-                let members = Rc::make_mut(&mut r.members);
-                match members.iter_mut().find(|m| m.id == member.id) {
-                    // A rename (or a new role).
-                    Some(m) => *m = member,
-                    None => members.push(member),
-                }
+                roster::presence(r, joins, leaves, count, full);
             }
         }
-        ServerMsg::MemberLeft { room, member } => {
+        ServerMsg::Members {
+            room,
+            members,
+            next,
+        } => {
             if let Some(r) = state.room_mut(&room) {
-                Rc::make_mut(&mut r.members).retain(|m| m.id != member.id);
-                r.typing.retain(|t| t.member.id != member.id);
+                roster::page(r, members, next);
             }
         }
-        ServerMsg::Typing { room, member } => {
-            if me == Some(member.id.as_str()) {
-                return;
-            }
+        ServerMsg::Typing { room, members } => {
             if let Some(r) = state.room_mut(&room) {
-                let until = now + TYPING_SHOWN_MS;
-                match r.typing.iter_mut().find(|t| t.member.id == member.id) {
-                    Some(t) => {
-                        t.until = until;
-                        t.member.name = member.name;
-                    }
-                    None => r.typing.push(Typist { member, until }),
-                }
+                roster::typing(r, members, me, now);
             }
         }
         ServerMsg::RoomCreated { room, name, invite } => {
@@ -218,8 +218,9 @@ fn error(
         }
     }
     if let Some(r) = room.as_deref().and_then(|name| state.room_mut(name)) {
-        // A refused `history` request: stop asking until the next one is due.
+        // A refused `history` or `members` request: stop asking until the next one is due.
         r.loading_older = false;
+        r.loading_members = false;
     }
     match &room {
         // A refused join closes that room's tab, with the reason: a first join, or any

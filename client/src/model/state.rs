@@ -62,7 +62,15 @@ pub struct Room {
     pub messages: Messages,
     /// Sent (or queued) by this tab, not yet confirmed; shown after `messages`.
     pub pending: Rc<Vec<Pending>>,
+    /// Who is listed as here: one entry per user, in the order they were learnt of. In a big
+    /// room only part of everyone ([`super::roster`]); `count` is how many are here.
     pub members: Rc<Vec<Member>>,
+    /// How many are here (us included), as the server last said: exact.
+    pub count: u64,
+    /// Where the next `members` page starts (`after`); `None`: from the first.
+    pub members_after: Option<String>,
+    /// A `members` request is on its way.
+    pub loading_members: bool,
     pub typing: Vec<Typist>,
     /// Messages from others that arrived while another room was shown.
     pub unread: u32,
@@ -154,6 +162,11 @@ impl Room {
     /// Older messages than those held exist on the server (`seq`s start at 1, gapless).
     pub fn has_older(&self) -> bool {
         !self.reached_start && self.first_seq().is_some_and(|s| s > 1)
+    }
+
+    /// More people are here than listed: the next `members` page can list more.
+    pub fn has_unlisted(&self) -> bool {
+        self.count > self.members.len() as u64
     }
 
     /// The members typing at page time `now`, in the order they started.

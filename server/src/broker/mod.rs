@@ -9,6 +9,10 @@ mod local;
 pub use local::LocalBroker;
 
 use bytestring::ByteString;
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
 use tandem_shared::ids::RoomName;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -27,10 +31,16 @@ pub type ConnId = u64;
 /// closes it with 1013 "slow consumer"; the frame is dropped. The client reconnects and catches
 /// up from its last `seq` (`join` with `since`; a Yjs client resyncs with sync step 1). So a
 /// reader that stalls costs at most the queue, and never stalls the room or the document.
+///
+/// Presence and typing frames are [`Outbox::offer`]ed instead: on overflow they are dropped
+/// and the outbox remembers it (`stale`), and the room sends that connection a full presence
+/// frame once there is room again. They never make a slow consumer.
 #[derive(Debug)]
 pub struct Outbox<F = Frame> {
     tx: mpsc::Sender<F>,
     slow: CancellationToken,
+    /// A droppable frame was dropped: the connection needs a resync.
+    stale: Arc<AtomicBool>,
 }
 
 // Not derived: that would require `F: Clone`, and the queue is shareable whatever it carries.
@@ -39,6 +49,7 @@ impl<F> Clone for Outbox<F> {
         Outbox {
             tx: self.tx.clone(),
             slow: self.slow.clone(),
+            stale: self.stale.clone(),
         }
     }
 }
@@ -51,6 +62,7 @@ impl<F> Outbox<F> {
             Outbox {
                 tx,
                 slow: slow.clone(),
+                stale: Arc::new(AtomicBool::new(false)),
             },
             rx,
             slow,
@@ -71,6 +83,30 @@ impl<F> Outbox<F> {
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
+
+    /// Queue a droppable frame (presence, typing) without waiting; on overflow drop it and
+    /// remember that the connection needs a resync.
+    pub fn offer(&self, frame: F) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(frame) {
+            self.stale.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The same queue with its own stale flag: each room a connection is in resyncs its
+    /// own presence.
+    pub fn for_room(&self) -> Outbox<F> {
+        Outbox {
+            tx: self.tx.clone(),
+            slow: self.slow.clone(),
+            stale: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether droppable frames were dropped since the last call (and there is room now to
+    /// send the resync).
+    pub fn take_stale(&self) -> bool {
+        self.tx.capacity() > 0 && self.stale.swap(false, Ordering::Relaxed)
+    }
 }
 
 /// Room fan-out. Implementations must not block: `publish` runs inside a room's loop.
@@ -79,4 +115,48 @@ pub trait Broker: Send + Sync + 'static {
     fn unsubscribe(&self, room: &RoomName, conn: ConnId);
     /// Deliver `frame` to every subscriber of `room`.
     fn publish(&self, room: &RoomName, frame: &Frame);
+    /// Deliver a droppable `frame` (presence, typing: see [`Outbox::offer`]).
+    fn publish_droppable(&self, room: &RoomName, frame: &Frame);
+    /// Subscribe several connections at once (a batch of joins: one rebuild, not one each).
+    fn subscribe_many(&self, room: &RoomName, conns: Vec<(ConnId, Outbox)>) {
+        for (conn, outbox) in conns {
+            self.subscribe(room, conn, outbox);
+        }
+    }
+    /// Unsubscribe several connections at once.
+    fn unsubscribe_many(&self, room: &RoomName, conns: &[ConnId]) {
+        for conn in conns {
+            self.unsubscribe(room, *conn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_outbox_drops_presence_and_resyncs_but_closes_for_chat() {
+        let (outbox, mut rx, slow) = Outbox::<u32>::new(2);
+        let room = outbox.for_room();
+        let other_room = outbox.for_room();
+        room.offer(1);
+        room.offer(2);
+        room.offer(3);
+        assert!(!slow.is_cancelled(), "presence never makes a slow consumer");
+        assert!(!room.take_stale(), "no resync until there is room for it");
+        assert_eq!(rx.try_recv().ok(), Some(1));
+        assert!(room.take_stale(), "the room that dropped one resyncs");
+        assert!(!room.take_stale(), "once");
+        assert!(
+            !other_room.take_stale(),
+            "the connection's other rooms dropped nothing"
+        );
+        room.deliver(4);
+        room.deliver(5);
+        assert!(
+            slow.is_cancelled(),
+            "a chat frame that does not fit closes it"
+        );
+    }
 }

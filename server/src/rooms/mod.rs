@@ -47,6 +47,13 @@ pub(crate) enum Command {
         action: Moderation,
         reply: Outbox,
     },
+    /// A page of the room's members for a joined connection.
+    Members {
+        conn: ConnId,
+        after: Option<String>,
+        limit: usize,
+        reply: Outbox,
+    },
     Chat {
         conn: ConnId,
         text: String,
@@ -91,7 +98,18 @@ struct Inner {
     book: AccessBook,
     /// The documents, to end a kicked user's connections to them.
     docs: Docs,
-    idle: Duration,
+    settings: Settings,
+}
+
+/// How rooms behave (from `Config`).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// An empty room unloads after this.
+    pub idle: Duration,
+    /// Presence and typing go out at most once per this.
+    pub tick: Duration,
+    /// Members listed at most in `joined`, presence and a `members` page.
+    pub list_max: usize,
 }
 
 /// What a join needs besides the room: who, under what name, from where in the history,
@@ -110,7 +128,7 @@ impl Rooms {
         store: Arc<dyn Store>,
         broker: Arc<dyn Broker>,
         (book, docs): (AccessBook, Docs),
-        idle: Duration,
+        settings: Settings,
     ) -> Rooms {
         Rooms {
             inner: Arc::new(Inner {
@@ -119,7 +137,7 @@ impl Rooms {
                 broker,
                 book,
                 docs,
-                idle,
+                settings,
             }),
         }
     }
@@ -214,6 +232,23 @@ impl Rooms {
         let cmd = Command::History {
             conn,
             before,
+            limit,
+            reply,
+        };
+        self.send(room, cmd).await
+    }
+
+    /// A page of the room's members (answered on `reply`).
+    pub(crate) async fn members(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        (after, limit): (Option<String>, usize),
+        reply: Outbox,
+    ) -> Result<(), Unavailable> {
+        let cmd = Command::Members {
+            conn,
+            after,
             limit,
             reply,
         };

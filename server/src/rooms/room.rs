@@ -7,6 +7,9 @@
 //! changed through the [`crate::access::AccessBook`]; the room is handed the result.
 
 mod moderation;
+mod presence;
+
+pub(crate) use presence::Pending;
 
 use crate::access::{RoomAccess, Who};
 use crate::broker::ConnId;
@@ -34,6 +37,9 @@ pub(crate) enum Output {
     Subscribe(ConnId),
     /// From here on `conn` no longer receives what is sent to everyone.
     Unsubscribe(ConnId),
+    /// Send to every subscribed connection, but droppable: presence and typing, which a full
+    /// outbox loses (the connection is resynced later) rather than closing for them.
+    Coalesced(ServerMsg),
 }
 
 struct Present {
@@ -52,6 +58,10 @@ pub(crate) struct Room {
     conns: HashMap<ConnId, Who>,
     /// The room's rules, as the access book last published them.
     rules: Arc<RoomAccess>,
+    /// Presence and typing since the last tick, sent coalesced (`presence.rs`).
+    pending: Pending,
+    /// Members listed at most in a `joined` reply or a presence frame.
+    list_max: usize,
     dedup: HashMap<(String, String), Arc<ChatMessage>>,
     dedup_order: VecDeque<(String, String)>,
 }
@@ -71,6 +81,8 @@ impl Room {
             members: BTreeMap::new(),
             conns: HashMap::new(),
             rules,
+            pending: Pending::default(),
+            list_max: presence::LIST_MAX,
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
         };
@@ -105,17 +117,6 @@ impl Room {
 
     fn role_of(&self, user: &str) -> Option<Role> {
         self.rules.roles.get(user).copied()
-    }
-
-    fn members(&self) -> Vec<Member> {
-        self.members
-            .iter()
-            .map(|(id, p)| Member {
-                id: id.clone(),
-                name: p.name.clone(),
-                role: self.role_of(id),
-            })
-            .collect()
     }
 
     /// A present user as the wire shows it.
@@ -182,7 +183,8 @@ impl Room {
             conn,
             ServerMsg::Joined {
                 room: self.room(),
-                members: self.members(),
+                members: self.listed(),
+                count: self.members.len() as u64,
                 history,
                 last_seq: self.last_seq,
                 gap,
@@ -192,16 +194,14 @@ impl Room {
                 invite: owner.then(|| self.rules.invite.clone()).flatten(),
             },
         ));
-        // Announce before subscribing: the joiner learns of itself from `joined`.
+        // The others learn at the next tick (the joiner may see itself there too).
         if announce {
-            out.push(Output::All(ServerMsg::MemberJoined {
-                room: self.room(),
-                member: Member {
-                    role: self.role_of(&user),
-                    id: user,
-                    name,
-                },
-            }));
+            let member = Member {
+                role: self.role_of(&user),
+                id: user,
+                name,
+            };
+            self.pending.joined(member);
         }
         if !rejoin {
             out.push(Output::Subscribe(conn));
@@ -318,8 +318,9 @@ impl Room {
         }
     }
 
-    /// Relay that a member is typing; ignored from a connection that has not joined.
-    pub(crate) fn typing(&mut self, conn: ConnId, out: &mut Vec<Output>) {
+    /// Relay (at the next tick) that a member is typing; ignored from a connection that has
+    /// not joined or may not write.
+    pub(crate) fn typing(&mut self, conn: ConnId) {
         let Some(who) = self.conns.get(&conn) else {
             return;
         };
@@ -328,10 +329,7 @@ impl Room {
             return;
         }
         let member = self.member(&who.user);
-        out.push(Output::All(ServerMsg::Typing {
-            room: self.room(),
-            member,
-        }));
+        self.pending.typing(member);
     }
 
     /// Undo messages that could not be persisted (they are the newest, in order).
@@ -358,16 +356,8 @@ impl Room {
         if let Some(p) = self.members.get_mut(&user) {
             p.conns -= 1;
             if p.conns == 0 {
-                let name = p.name.clone();
                 self.members.remove(&user);
-                out.push(Output::All(ServerMsg::MemberLeft {
-                    room: self.room(),
-                    member: Member {
-                        id: user,
-                        name,
-                        role: None,
-                    },
-                }));
+                self.pending.left(user);
             }
         }
         true

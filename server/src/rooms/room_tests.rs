@@ -25,6 +25,27 @@ fn posted_seq(out: &[Output]) -> u64 {
     }
 }
 
+/// The tick's presence frame: joins by id, leaves, count, full.
+fn presence(r: &mut Room) -> (Vec<String>, Vec<String>, u64, bool) {
+    let mut out = Vec::new();
+    r.flush_presence(&mut out);
+    match out.pop() {
+        Some(Output::Coalesced(ServerMsg::Presence {
+            joins,
+            leaves,
+            count,
+            full,
+            ..
+        })) => (
+            joins.into_iter().map(|m| m.id).collect(),
+            leaves,
+            count,
+            full,
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn two_tabs_of_one_user_are_one_member() {
     let mut r = room();
@@ -32,33 +53,124 @@ fn two_tabs_of_one_user_are_one_member() {
     assert!(matches!(
         &first[..],
         [
-            Output::To(1, ServerMsg::Joined { .. }),
-            Output::All(ServerMsg::MemberJoined { .. }),
+            Output::To(1, ServerMsg::Joined { count: 1, .. }),
             Output::Subscribe(1)
         ]
     ));
+    assert!(r.presence_pending(), "announced at the next tick");
     let second = join(&mut r, 2, "ada");
-    assert!(
-        !second.iter().any(|o| matches!(o, Output::All(_))),
-        "{second:?}"
-    );
     match &second[0] {
         Output::To(2, ServerMsg::Joined { members, .. }) => assert_eq!(members.len(), 1),
         other => panic!("{other:?}"),
     }
+    let (joins, leaves, count, _) = presence(&mut r);
+    assert_eq!(
+        (joins.len(), leaves.len(), count),
+        (1, 0, 1),
+        "one member, once"
+    );
     let mut out = Vec::new();
     assert!(r.disconnect(1, &mut out));
-    assert!(
-        !out.iter().any(|o| matches!(o, Output::All(_))),
-        "still one tab open"
-    );
-    out.clear();
+    assert!(!r.presence_pending(), "still one tab open");
     assert!(r.disconnect(2, &mut out));
-    assert!(matches!(
-        out.last(),
-        Some(Output::All(ServerMsg::MemberLeft { .. }))
-    ));
+    assert_eq!(presence(&mut r), (vec![], vec!["ada".into()], 0, false));
     assert!(r.is_empty());
+}
+
+#[test]
+fn a_join_storm_is_one_presence_frame_per_tick_bounded_and_paged() {
+    let mut r = room().with_list_max(10);
+    for n in 0..500u64 {
+        join(&mut r, n, &format!("u{n:03}"));
+    }
+    // One left and came back, one left for good, within the tick.
+    let mut out = Vec::new();
+    r.disconnect(7, &mut out);
+    join(&mut r, 7, "u007");
+    r.disconnect(8, &mut out);
+    let (joins, leaves, count, _) = presence(&mut r);
+    assert_eq!(count, 499);
+    assert_eq!(joins.len(), 10, "bounded");
+    assert!(leaves.contains(&"u008".to_owned()));
+    // Nothing new: nothing to send.
+    out.clear();
+    r.flush_presence(&mut out);
+    assert!(out.is_empty());
+    // A joiner's list is bounded; the count is exact.
+    match &join(&mut r, 900, "zz")[0] {
+        Output::To(900, ServerMsg::Joined { members, count, .. }) => {
+            assert_eq!((members.len(), *count), (10, 500));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Paging walks every member once, in order.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let ServerMsg::Members { members, next, .. } = r.page(after.as_deref(), 1_000) else {
+            unreachable!()
+        };
+        assert!(members.len() <= 10);
+        seen.extend(members.into_iter().map(|m| m.id));
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 500);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn past_the_window_joins_only_count_and_whoever_moves_up_is_named() {
+    let mut r = room().with_list_max(10);
+    for n in 0..50u64 {
+        join(&mut r, n, &format!("u{n:03}"));
+    }
+    let (joins, _, count, _) = presence(&mut r);
+    assert_eq!((joins.len(), count), (10, 50));
+    // A joiner below the window: only the count says so.
+    join(&mut r, 100, "zz");
+    assert_eq!(presence(&mut r), (vec![], vec![], 51, false));
+    // A listed member leaves: the next one moves up and is named.
+    r.disconnect(0, &mut Vec::new());
+    assert_eq!(
+        presence(&mut r),
+        (vec!["u010".into()], vec!["u000".into()], 50, false)
+    );
+    // More leaves in one tick than a list holds: a full snapshot instead.
+    for n in 1..20 {
+        r.disconnect(n, &mut Vec::new());
+    }
+    let (joins, leaves, count, full) = presence(&mut r);
+    assert!(full && leaves.is_empty());
+    assert_eq!(
+        (joins.first().map(String::as_str), joins.len(), count),
+        (Some("u020"), 10, 31)
+    );
+}
+
+#[test]
+fn typing_is_coalesced_and_capped() {
+    let mut r = room();
+    for n in 0..30u64 {
+        join(&mut r, n, &format!("t{n:02}"));
+    }
+    let mut out = Vec::new();
+    r.flush_presence(&mut out);
+    for _ in 0..3 {
+        for n in 0..30 {
+            r.typing(n);
+        }
+    }
+    out.clear();
+    r.flush_presence(&mut out);
+    match &out[..] {
+        [Output::Coalesced(ServerMsg::Typing { members, .. })] => {
+            assert_eq!(members.len(), super::presence::TYPING_MAX)
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

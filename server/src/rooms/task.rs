@@ -17,6 +17,7 @@ use crate::ws::codec;
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
 use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
 
 /// Commands taken from the queue per batch.
 const BATCH: usize = 256;
@@ -53,13 +54,16 @@ impl RoomTask {
         };
         tracing::debug!(room = %self.slot.room, last_seq = snapshot.last_seq, "room loaded");
         let current = rules.borrow().clone();
+        let settings = self.rooms.inner.settings;
         let mut state = State {
             room: Room::new(
                 self.slot.room.clone(),
                 snapshot.last_seq,
                 snapshot.recent,
                 current,
-            ),
+            )
+            .with_list_max(settings.list_max),
+            last_tick: Instant::now(),
             rules,
             name: self.slot.room.clone(),
             rooms: self.rooms.clone(),
@@ -72,18 +76,35 @@ impl RoomTask {
         let mut batch = Vec::new();
         loop {
             let registry = &self.rooms.inner.registry;
-            let idle = state.room.is_empty().then_some(self.rooms.inner.idle);
-            match self
-                .slot
-                .next_batch(registry, &mut batch, BATCH, idle)
-                .await
-            {
-                Next::Batch => {}
-                Next::Unload => return self.unload().await,
-                Next::Stopped => break,
+            let next = if state.room.presence_pending() {
+                // Presence is due at the next tick: wait for commands until then.
+                let due = state.last_tick + settings.tick;
+                tokio::select! {
+                    next = self.slot.next_batch(registry, &mut batch, BATCH, None) => Some(next),
+                    _ = tokio::time::sleep_until(due) => None,
+                }
+            } else {
+                let idle = state.room.is_empty().then_some(settings.idle);
+                Some(
+                    self.slot
+                        .next_batch(registry, &mut batch, BATCH, idle)
+                        .await,
+                )
+            };
+            match next {
+                None => {
+                    state.tick();
+                    continue;
+                }
+                Some(Next::Batch) => {}
+                Some(Next::Unload) => return self.unload().await,
+                Some(Next::Stopped) => break,
             }
             state.process(batch.drain(..)).await;
             batch.shrink_to(0);
+            if state.room.presence_pending() && state.last_tick.elapsed() >= settings.tick {
+                state.tick();
+            }
         }
         tracing::debug!(room = %self.slot.room, "room stopped");
     }
@@ -99,6 +120,8 @@ impl RoomTask {
 
 pub(super) struct State {
     pub(super) room: Room,
+    /// When presence was last sent (at most one presence frame per tick).
+    last_tick: Instant,
     /// The room's rules as the access book publishes them.
     pub(super) rules: watch::Receiver<Arc<RoomAccess>>,
     pub(super) name: RoomName,
@@ -132,7 +155,11 @@ impl State {
                 } => {
                     let joined = self.join(conn, who, name, since, invite, &outbox).await;
                     if joined {
-                        self.outboxes.insert(conn, outbox);
+                        // Its own stale flag: this room resyncs the presence it dropped. A
+                        // rejoin keeps the one the broker already holds.
+                        self.outboxes
+                            .entry(conn)
+                            .or_insert_with(|| outbox.for_room());
                     }
                     self.joins.push((done, joined));
                 }
@@ -154,7 +181,24 @@ impl State {
                 } => {
                     self.room.chat(conn, text, client_id, now, &mut self.out);
                 }
-                Command::Typing { conn } => self.room.typing(conn, &mut self.out),
+                Command::Typing { conn } => self.room.typing(conn),
+                Command::Members {
+                    conn,
+                    after,
+                    limit,
+                    reply,
+                } => {
+                    let msg = match self.room.who(conn) {
+                        Some(_) => self.room.page(after.as_deref(), limit),
+                        None => ServerMsg::Error {
+                            code: ErrorCode::NotJoined,
+                            message: format!("join room {} first", self.name),
+                            room: Some(self.name.to_string()),
+                            client_id: None,
+                        },
+                    };
+                    reply.deliver(codec::encode(&msg));
+                }
                 Command::Leave { conn, done } => {
                     self.room.disconnect(conn, &mut self.out);
                     self.done.extend(done);
@@ -200,13 +244,32 @@ impl State {
         }
     }
 
+    /// Deliver the outputs in order. Subscription changes are gathered and applied to the
+    /// broker at once, just before the next broadcast (and at the end): a join storm
+    /// rebuilds the subscriber list once per batch, and every broadcast still reaches exactly
+    /// those subscribed before it.
     fn deliver(&mut self, stored: bool) {
         let broker = self.rooms.inner.broker.clone();
+        let (mut subscribe, mut unsubscribe) = (Vec::new(), Vec::new());
+        let settle = |subscribe: &mut Vec<(ConnId, Outbox)>, unsubscribe: &mut Vec<ConnId>| {
+            if !unsubscribe.is_empty() {
+                broker.unsubscribe_many(&self.name, &std::mem::take(unsubscribe));
+            }
+            broker.subscribe_many(&self.name, std::mem::take(subscribe));
+        };
         for o in std::mem::take(&mut self.out) {
             match o {
                 Output::To(conn, msg) => self.send_to(conn, &msg),
-                Output::All(msg) => broker.publish(&self.name, &codec::encode(&msg)),
+                Output::All(msg) => {
+                    settle(&mut subscribe, &mut unsubscribe);
+                    broker.publish(&self.name, &codec::encode(&msg));
+                }
+                Output::Coalesced(msg) => {
+                    settle(&mut subscribe, &mut unsubscribe);
+                    broker.publish_droppable(&self.name, &codec::encode(&msg));
+                }
                 Output::Posted { msg, .. } if stored => {
+                    settle(&mut subscribe, &mut unsubscribe);
                     let frame: Frame = codec::encode(&ServerMsg::Chat(ChatMessage::clone(&msg)));
                     broker.publish(&self.name, &frame);
                 }
@@ -221,13 +284,33 @@ impl State {
                 }
                 Output::Subscribe(conn) => {
                     if let Some(outbox) = self.outboxes.get(&conn) {
-                        broker.subscribe(&self.name, conn, outbox.clone());
+                        unsubscribe.retain(|c| *c != conn);
+                        subscribe.push((conn, outbox.clone()));
                     }
                 }
                 Output::Unsubscribe(conn) => {
-                    broker.unsubscribe(&self.name, conn);
+                    subscribe.retain(|(c, _)| *c != conn);
+                    unsubscribe.push(conn);
                     self.outboxes.remove(&conn);
                 }
+            }
+        }
+        settle(&mut subscribe, &mut unsubscribe);
+    }
+
+    /// The presence tick: who came, went and typed since the last one, in one droppable
+    /// frame each; and a full presence frame for each connection whose outbox had to drop
+    /// some (once it has room again).
+    fn tick(&mut self) {
+        self.last_tick = Instant::now();
+        self.room.flush_presence(&mut self.out);
+        self.deliver(true);
+        let mut snapshot = None;
+        for outbox in self.outboxes.values() {
+            if outbox.take_stale() {
+                let frame =
+                    snapshot.get_or_insert_with(|| codec::encode(&self.room.presence_snapshot()));
+                outbox.offer(frame.clone());
             }
         }
     }

@@ -19,6 +19,7 @@ const CLIENT_TYPES: &[&str] = &[
     "leave",
     "typing",
     "history",
+    "members",
     "create_room",
     "kick",
     "set_role",

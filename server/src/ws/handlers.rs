@@ -199,6 +199,9 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
             limit,
         } => history(shared, conn, room, before, limit).await,
         ClientMsg::Ping { nonce } => reply(conn, ServerMsg::Pong { nonce }),
+        ClientMsg::Members { room, after, limit } => {
+            members(shared, conn, room, after, limit).await
+        }
         msg @ (ClientMsg::CreateRoom { .. }
         | ClientMsg::Kick { .. }
         | ClientMsg::SetRole { .. }
@@ -207,6 +210,22 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
         | ClientMsg::Refresh { .. }) => return super::access::handle(shared, conn, msg).await,
     }
     Flow::Continue
+}
+
+/// `room` as a name this connection has joined; if it is not, the connection is told why
+/// (before `doing` what the request asks) and there is no name.
+fn joined_room(conn: &Conn, room: &str, doing: &str) -> Option<RoomName> {
+    let refusal = match RoomName::new(room) {
+        Ok(name) if conn.joined.contains(&name) => return Some(name),
+        Ok(_) => error(
+            ErrorCode::NotJoined,
+            format!("join room {room} before {doing}"),
+            Some(room),
+        ),
+        Err(e) => error(e.code, e.message, Some(room)),
+    };
+    conn.outbox.deliver(codec::encode(&refusal));
+    None
 }
 
 /// `history`: a page of a joined room's stored messages, or an error naming the room.
@@ -218,15 +237,9 @@ async fn history(
     limit: Option<u32>,
 ) {
     let reply = |msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
-    let room_name = match RoomName::new(&room) {
-        Ok(r) => r,
-        Err(e) => return reply(error(e.code, e.message, Some(&room))),
+    let Some(room_name) = joined_room(conn, &room, "reading its history") else {
+        return;
     };
-    // Room access rules will hang off this check.
-    if !conn.joined.contains(&room_name) {
-        let msg = format!("join room {room} before reading its history");
-        return reply(error(ErrorCode::NotJoined, msg, Some(&room)));
-    }
     if before == Some(0) {
         let msg = "`before` must be a seq (1 or more); leave it out to read from the newest";
         return reply(error(ErrorCode::InvalidMessage, msg, Some(&room)));
@@ -245,6 +258,30 @@ async fn history(
     if shared
         .rooms
         .history(&room_name, conn.id, (before, limit), reply_to)
+        .await
+        .is_err()
+    {
+        reply(unavailable(&room));
+    }
+}
+
+/// A page of a joined room's members (the room answers).
+async fn members(
+    shared: &Shared,
+    conn: &Conn,
+    room: String,
+    after: Option<String>,
+    limit: Option<u32>,
+) {
+    let reply = |msg: ServerMsg| conn.outbox.deliver(codec::encode(&msg));
+    let Some(room_name) = joined_room(conn, &room, "listing its members") else {
+        return;
+    };
+    let limit = limit.map_or(usize::MAX, |l| l as usize);
+    let page = (after, limit);
+    if shared
+        .rooms
+        .members(&room_name, conn.id, page, conn.outbox.clone())
         .await
         .is_err()
     {

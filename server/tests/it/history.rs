@@ -35,9 +35,11 @@ async fn fill(c: &mut Client, room: &str, n: u64) {
 }
 
 /// Send a `history` request and read the answer (nothing else is expected in between).
+/// Send `request`; its answer (skipping presence and typing, which come on their own).
 async fn ask(c: &mut Client, request: Value) -> ServerMsg {
     c.send_json(request).await;
-    c.recv().await
+    c.recv_until(|m| !matches!(m, ServerMsg::Presence { .. } | ServerMsg::Typing { .. }))
+        .await
 }
 
 fn request(room: &str, before: Option<u64>, limit: Option<u64>) -> Value {

@@ -226,9 +226,10 @@ async fn an_awareness_flood_is_dropped_then_closed_with_1008() {
     let mut reader = YClient::join(&server, "pad").await;
     let mut attacker = YClient::join(&server, "pad").await;
     let id = attacker.client_id();
-    // 500 small states in one write (a burst of 200, then a burst's worth of refusals): the
-    // server has all of it before it closes, so the close frame arrives intact.
-    let frames = (1..=500).map(|clock| awareness_msg(id, clock, "{}"));
+    // 2,000 small states in one write (a burst of 200, then far more than a burst's worth
+    // of refusals, even if a loaded machine takes seconds and the bucket refills meanwhile):
+    // the server has all of it before it closes, so the close frame arrives intact.
+    let frames = (1..=2000).map(|clock| awareness_msg(id, clock, "{}"));
     send_all(&mut attacker, frames, usize::MAX).await;
     assert_eq!(
         attacker.closed().await,

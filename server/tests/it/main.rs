@@ -10,6 +10,7 @@ mod hostile_yjs;
 mod identity;
 mod interop;
 mod lifecycle;
+mod presence;
 mod private;
 mod private_docs;
 mod raw;

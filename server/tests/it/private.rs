@@ -225,10 +225,7 @@ async fn the_owner_moderates_and_nobody_else_does() {
         .recv_until(|m| matches!(m, ServerMsg::Kicked { .. }))
         .await;
     assert!(matches!(kicked, ServerMsg::Kicked { banned: false, .. }));
-    let left = alice
-        .recv_until(|m| matches!(m, ServerMsg::MemberLeft { .. }))
-        .await;
-    assert!(matches!(left, ServerMsg::MemberLeft { member, .. } if member.id == bob.user_id));
+    alice.recv_until(|m| left(m, &bob.user_id)).await;
     assert!(is_forbidden(
         &join_with(&mut bob, &room, "Bob", Some(&invite)).await
     ));

@@ -60,15 +60,15 @@ async fn presence_join_leave_and_two_tabs_count_once() {
         }
         _ => unreachable!(),
     }
-    match a.recv().await {
-        ServerMsg::MemberJoined { room, member } => {
-            assert_eq!(
-                (room.as_str(), member.id.as_str(), member.name.as_str()),
-                ("lobby", bob.as_str(), "Bob")
-            );
+    // Announced at the next presence tick, with the count.
+    let seen = a.recv_until(|m| joined_member(m, &bob).is_some()).await;
+    match &seen {
+        ServerMsg::Presence { room, count, .. } => {
+            assert_eq!((room.as_str(), *count), ("lobby", 2))
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(joined_member(&seen, &bob).unwrap().name, "Bob");
 
     // Bob's second tab: same token, so the same user and no new member.
     let mut b2 = server.connect().await;
@@ -87,13 +87,15 @@ async fn presence_join_leave_and_two_tabs_count_once() {
     // Closing one tab keeps Bob present; leaving with the other removes him.
     b2.ws.close(None).await.unwrap();
     b.send_json(json!({"type":"leave","room":"lobby"})).await;
-    assert!(matches!(b.recv().await, ServerMsg::Left { room } if room == "lobby"));
-    let left = a
-        .recv_until(|m| matches!(m, ServerMsg::MemberLeft { .. }))
-        .await;
-    assert!(matches!(left, ServerMsg::MemberLeft { member, .. } if member.id == bob));
+    let bye = b.recv_until(|m| matches!(m, ServerMsg::Left { .. })).await;
+    assert!(matches!(bye, ServerMsg::Left { room } if room == "lobby"));
+    let gone = a.recv_until(|m| left(m, &bob)).await;
+    assert!(
+        matches!(gone, ServerMsg::Presence { count: 1, .. }),
+        "{gone:?}"
+    );
     let seen = a.sync().await;
-    assert!(seen.is_empty(), "exactly one member_left: {seen:?}");
+    assert!(seen.is_empty(), "Bob left once: {seen:?}");
 
     // After leaving, Bob may not post there.
     b.chat("lobby", "still here?").await;
@@ -274,12 +276,16 @@ async fn typing_is_relayed_to_the_room_and_not_stored() {
     let (mut a, mut b) = (server.connect().await, server.connect().await);
     a.join("lobby", "Ada").await;
     b.join("lobby", "Bob").await;
-    a.recv_until(|m| matches!(m, ServerMsg::MemberJoined { .. }))
+    a.recv_until(|m| matches!(m, ServerMsg::Presence { .. }))
         .await;
     a.send_json(json!({"type":"typing","room":"lobby"})).await;
-    match b.recv().await {
-        ServerMsg::Typing { room, member } => {
-            assert_eq!((room.as_str(), member.name.as_str()), ("lobby", "Ada"))
+    match b
+        .recv_until(|m| matches!(m, ServerMsg::Typing { .. }))
+        .await
+    {
+        ServerMsg::Typing { room, members } => {
+            let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!((room.as_str(), names), ("lobby", vec!["Ada"]))
         }
         other => panic!("{other:?}"),
     }

@@ -240,6 +240,19 @@ impl Client {
     }
 }
 
+/// A `presence` frame in which `user` left.
+pub fn left(m: &ServerMsg, user: &str) -> bool {
+    matches!(m, ServerMsg::Presence { leaves, .. } if leaves.iter().any(|u| u == user))
+}
+
+/// A `presence` frame in which `user` joined (or was renamed); their entry.
+pub fn joined_member<'a>(m: &'a ServerMsg, user: &str) -> Option<&'a tandem_shared::Member> {
+    match m {
+        ServerMsg::Presence { joins, .. } => joins.iter().find(|j| j.id == user),
+        _ => None,
+    }
+}
+
 pub fn chat_text(m: &ServerMsg) -> Option<(&str, u64, &str)> {
     match m {
         ServerMsg::Chat(c) => Some((c.room.as_str(), c.seq, c.text.as_str())),

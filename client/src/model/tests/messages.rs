@@ -19,36 +19,20 @@ fn join_then_live_messages_and_presence() {
     // Presence follows joins and leaves, one entry per user; a re-announce renames.
     let cy = member("cy");
     for _ in 0..2 {
-        apply(
-            &mut s,
-            srv(ServerMsg::MemberJoined {
-                room: "lobby".into(),
-                member: cy.clone(),
-            }),
-        );
+        apply(&mut s, srv(presence(vec![cy.clone()], &[], 3)));
     }
     assert_eq!(lobby(&s).members.len(), 3);
-    apply(
-        &mut s,
-        srv(ServerMsg::MemberJoined {
-            room: "lobby".into(),
-            member: Member {
-                id: "cy".into(),
-                name: "Cy".into(),
-                role: None,
-            },
-        }),
-    );
+    let renamed = Member {
+        id: "cy".into(),
+        name: "Cy".into(),
+        role: None,
+    };
+    apply(&mut s, srv(presence(vec![renamed], &[], 3)));
     assert_eq!(lobby(&s).members[2].name, "Cy");
-    apply(
-        &mut s,
-        srv(ServerMsg::MemberLeft {
-            room: "lobby".into(),
-            member: member("bo"),
-        }),
-    );
+    apply(&mut s, srv(presence(vec![], &["bo"], 2)));
     let ids: Vec<&str> = lobby(&s).members.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["me", "cy"]);
+    assert_eq!(lobby(&s).count, 2);
 
     // Traffic for a room this page has not joined is ignored.
     apply(
@@ -251,6 +235,7 @@ fn a_server_whose_numbering_went_back_replaces_the_history() {
         srv(ServerMsg::Joined {
             room: "lobby".into(),
             members: vec![],
+            count: 0,
             history: vec![],
             last_seq: 1,
             gap: false,

@@ -4,6 +4,7 @@ use super::*;
 use tandem_shared::{ChatMessage, ClientMsg, ErrorCode, Member, ServerMsg, PROTOCOL_VERSION};
 
 mod messages;
+mod presence;
 mod private;
 mod rooms;
 mod scrollback;
@@ -39,6 +40,7 @@ fn joined_in(room: &str, history: Vec<ChatMessage>, gap: bool) -> Action {
     srv(ServerMsg::Joined {
         room: room.into(),
         members: vec![member("me"), member("bo")],
+        count: 2,
         last_seq: history.last().map_or(0, |m| m.seq),
         history,
         gap,
@@ -58,6 +60,7 @@ fn caught_up(last_seq: u64) -> Action {
     srv(ServerMsg::Joined {
         room: "lobby".into(),
         members: vec![member("me"), member("bo")],
+        count: 2,
         history: vec![],
         last_seq,
         gap: false,
@@ -128,4 +131,15 @@ fn in_two_rooms() -> State {
         },
     );
     s
+}
+
+/// A `presence` frame for `lobby` (not a resync).
+fn presence(joins: Vec<Member>, leaves: &[&str], count: u64) -> ServerMsg {
+    ServerMsg::Presence {
+        room: "lobby".into(),
+        joins,
+        leaves: leaves.iter().map(|l| l.to_string()).collect(),
+        count,
+        full: false,
+    }
 }

@@ -20,6 +20,7 @@ fn joined_private(room: &str, role: Role, read_only: bool, invite: Option<&str>)
                 role: Some(Role::Member),
             },
         ],
+        count: 2,
         history: vec![],
         last_seq: 0,
         gap: false,

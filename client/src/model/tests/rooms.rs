@@ -160,7 +160,7 @@ fn typing_is_throttled_and_shown_for_others_only() {
     let typing_from = |id: &str, now: u64| Action::Server {
         msg: ServerMsg::Typing {
             room: "lobby".into(),
-            member: member(id),
+            members: vec![member(id)],
         },
         now,
     };
@@ -180,13 +180,7 @@ fn typing_is_throttled_and_shown_for_others_only() {
     assert!(lobby(&s).typing.is_empty());
     // So does leaving.
     apply(&mut s, typing_from("cy", 20_000));
-    apply(
-        &mut s,
-        srv(ServerMsg::MemberLeft {
-            room: "lobby".into(),
-            member: member("cy"),
-        }),
-    );
+    apply(&mut s, srv(presence(vec![], &["cy"], 2)));
     assert!(lobby(&s).typing.is_empty());
     // And a lost connection.
     apply(&mut s, typing_from("bo", 30_000));
