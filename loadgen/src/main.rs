@@ -1,284 +1,168 @@
-//! `tandem-loadgen`: drives a running Tandem server over real WebSockets on loopback and
-//! reports (1) fan-out throughput and latency in one busy room and (2) the server's memory per
-//! idle connection; or (3) join storms (`--storm`, `storm.rs`). Bounded in count and time;
-//! run through `cargo xtask bench` (and the storm through `cargo xtask test`).
+//! `tandem-loadgen`: drives a server over real WebSockets on loopback, bounded in count and
+//! time, and prints what it measured (a last `…-RESULT {json}` line for `cargo xtask bench`):
+//!
+//! - `fanout` (`fanout.rs`): subscribers and publishers in one room, open-loop steps of a
+//!   fixed rate searched upward, speaking Tandem's protocol or raw broadcast (baselines);
+//! - `memory` and `hold` (`memory.rs`): the server's RSS per idle joined connection, fresh
+//!   and after rounds of all-disconnect/all-reconnect; connections held until a limit is hit;
+//! - `storm` (`storm.rs`): a join storm, then a reconnect storm (`cargo xtask test`).
 
+mod fanout;
+mod memory;
 mod storm;
+mod wire;
 
-use clap::Parser;
-use futures_util::{stream::FuturesUnordered, SinkExt, StreamExt};
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
-use tandem_shared::{ClientMsg, ServerMsg};
-use tokio::sync::Semaphore;
-use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use clap::{Parser, Subcommand};
+use std::{sync::OnceLock, time::Duration};
+use tandem_shared::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wire::RawWs;
 
 type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 #[derive(Parser, Debug)]
-struct Args {
-    /// The server's room endpoint.
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Fan-out in one room: the highest rate with nothing lost, nobody closed and p99 within
+    /// the limit, the server's CPU per delivery, and latency at half that rate.
+    Fanout(fanout::Args),
+    /// Server RSS per idle connection joined to a room: fresh, then after reconnect rounds.
+    Memory(memory::Args),
+    /// Open idle joined connections until the first failure (or all are open), report it,
+    /// and hold them until stdin closes: one of the processes of the limit probe.
+    Hold(memory::HoldArgs),
+    /// A join storm into one room, then a reconnect storm; exits non-zero unless both hold.
+    Storm(StormArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct StormArgs {
+    /// The server's room endpoint (`ws://HOST:PORT/ws`).
     #[arg(long)]
     url: String,
     /// The server's PID, to read its memory (VmRSS) from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Receivers in the busy room.
-    #[arg(long, default_value_t = 300)]
-    clients: usize,
-    /// Connections that send (also members of the room).
-    #[arg(long, default_value_t = 4)]
-    senders: usize,
-    /// Messages sent in all.
-    #[arg(long, default_value_t = 2_000)]
-    messages: usize,
-    /// Unacknowledged messages each sender may have in flight.
-    #[arg(long, default_value_t = 32)]
-    window: usize,
-    /// Idle connections opened for the memory measurement.
-    #[arg(long, default_value_t = 2_000)]
-    idle: usize,
-    /// Idle connections only connect (no join): measures the transport alone.
-    #[arg(long)]
-    idle_bare: bool,
-    /// Only measure idle memory.
-    #[arg(long)]
-    idle_only: bool,
-    /// Instead of the rest: a join storm of this many connections into one room, then a
-    /// reconnect storm; exits non-zero unless both hold (see `storm.rs`).
-    #[arg(long)]
-    storm: Option<usize>,
+    /// Connections that join the room.
+    #[arg(long, default_value_t = 5_000)]
+    members: usize,
     /// Joins a second in the first storm (0: all at once); 5,000 within 5 s by default.
     #[arg(long, default_value_t = 1_250)]
-    storm_rate: u64,
+    rate: u64,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
 }
 
+/// The resident memory of process `pid`, in KiB.
 fn rss_kib(pid: Option<u32>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn connect(url: &str) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
-    ws
+/// Clock ticks a second, the unit of /proc's CPU times (`getconf CLK_TCK`, else 100).
+fn clock_ticks() -> f64 {
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .filter(|t: &f64| *t > 0.0)
+            .unwrap_or(100.0)
+    })
 }
 
-async fn send(ws: &mut Ws, msg: &ClientMsg) {
-    ws.send(Message::text(serde_json::to_string(msg).expect("encode")))
-        .await
-        .expect("send");
+/// CPU seconds process `pid` has used, all its threads, user and system
+/// (`utime` + `stime` of /proc/PID/stat).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (which may hold spaces) in parentheses: field 3 onwards.
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks())
 }
 
-/// Read until `joined` for `room`.
-async fn join(ws: &mut Ws, room: &str, name: &str) {
-    send(
-        ws,
-        &ClientMsg::Join {
-            room: room.into(),
-            name: name.into(),
-            since: None,
-            invite: None,
-        },
-    )
-    .await;
-    while let Some(Ok(msg)) = ws.next().await {
-        if let Message::Text(t) = msg {
-            if let Ok(ServerMsg::Joined { .. }) = serde_json::from_str(&t) {
-                return;
-            }
-        }
-    }
-    panic!("connection closed before joined");
-}
-
-/// Open `n` connections (64 at a time), each joined to a room chosen by `room_of`.
-async fn open_many(url: &str, n: usize, room_of: impl Fn(usize) -> String) -> Vec<Ws> {
-    let mut all = Vec::with_capacity(n);
-    for start in (0..n).step_by(64) {
-        let batch: FuturesUnordered<_> = (start..n.min(start + 64))
-            .map(|i| {
-                let room = room_of(i);
-                async move {
-                    let mut ws = connect(url).await;
-                    join(&mut ws, &room, &format!("load{i}")).await;
-                    ws
-                }
-            })
-            .collect();
-        all.extend(batch.collect::<Vec<_>>().await);
-    }
-    all
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
+/// The `p` quantile of sorted microseconds, in milliseconds.
+fn quantile_ms(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
-        return 0;
+        return 0.0;
     }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
-async fn fanout(args: &Args) {
-    let room = "bench-fanout";
-    println!(
-        "fan-out: {} receivers + {} senders (window {}) in one room, {} messages",
-        args.clients, args.senders, args.window, args.messages
-    );
-    let receivers = open_many(&args.url, args.clients, |_| room.to_owned()).await;
-    let senders = open_many(&args.url, args.senders, |_| room.to_owned()).await;
-    let start = Instant::now();
-    let per_sender = args.messages / args.senders.max(1);
-    let total = per_sender * args.senders.max(1);
-
-    // Each receiver counts chats and records latency from the send time in the text.
-    let mut readers = Vec::new();
-    for mut ws in receivers {
-        readers.push(tokio::spawn(async move {
-            let mut lat_us = Vec::with_capacity(total);
-            while lat_us.len() < total {
-                match ws.next().await {
-                    Some(Ok(Message::Text(t))) => {
-                        if let Ok(ServerMsg::Chat(m)) = serde_json::from_str::<ServerMsg>(&t) {
-                            let sent: u64 = m.text.parse().unwrap_or(0);
-                            lat_us.push((start.elapsed().as_micros() as u64).saturating_sub(sent));
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    _ => break,
-                }
-            }
-            lat_us
-        }));
-    }
-    let mut writers = Vec::new();
-    let window = args.window;
-    for (s, ws) in senders.into_iter().enumerate() {
-        let (mut tx, mut rx) = ws.split();
-        // Like a real client, a sender keeps at most `window` messages unacknowledged: its
-        // reader returns a permit for each of its own messages that comes back with a seq.
-        let permits = Arc::new(Semaphore::new(window));
-        let returned = permits.clone();
-        let mine = format!("s{s}-");
-        tokio::spawn(async move {
-            while let Some(Ok(msg)) = rx.next().await {
-                if let Message::Text(t) = msg {
-                    if let Ok(ServerMsg::Chat(m)) = serde_json::from_str::<ServerMsg>(&t) {
-                        if m.client_id.is_some_and(|c| c.starts_with(&mine)) {
-                            returned.add_permits(1);
-                        }
-                    }
-                }
-            }
-        });
-        writers.push(tokio::spawn(async move {
-            for i in 0..per_sender {
-                permits.acquire().await.expect("semaphore open").forget();
-                let text = (start.elapsed().as_micros() as u64).to_string();
-                let msg = ClientMsg::Chat {
-                    room: room.into(),
-                    text,
-                    client_id: Some(format!("s{s}-{i}")),
-                };
-                let frame = Message::text(serde_json::to_string(&msg).expect("encode"));
-                if tx.send(frame).await.is_err() {
-                    break;
-                }
-            }
-            tx
-        }));
-    }
-    let mut lat = Vec::new();
-    let mut complete = 0;
-    for r in readers {
-        let got = r.await.expect("reader");
-        if got.len() == total {
-            complete += 1;
-        }
-        lat.extend(got);
-    }
-    let elapsed = start.elapsed();
-    for w in writers {
-        let _ = w.await;
-    }
-    lat.sort_unstable();
-    let secs = elapsed.as_secs_f64();
-    println!(
-        "  receivers with every message: {complete} of {}",
-        args.clients
-    );
-    println!(
-        "  {total} messages in {secs:.2} s: {:.0} messages/s into the room",
-        total as f64 / secs
-    );
-    println!(
-        "  {} deliveries: {:.0} deliveries/s",
-        lat.len(),
-        lat.len() as f64 / secs
-    );
-    println!(
-        "  latency send→receive: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(&lat, 0.5) as f64 / 1000.0,
-        percentile(&lat, 0.99) as f64 / 1000.0,
-        lat.last().copied().unwrap_or(0) as f64 / 1000.0
-    );
+fn encode(msg: &ClientMsg) -> Vec<u8> {
+    // unwrap: ClientMsg is plain data; serializing it cannot fail.
+    serde_json::to_vec(msg).expect("encode")
 }
 
-async fn idle(args: &Args) {
-    println!(
-        "idle: {} connections, each joined to one of 100 rooms",
-        args.idle
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = rss_kib(args.server_pid);
-    let conns = if args.idle_bare {
-        let mut all = Vec::with_capacity(args.idle);
-        for _ in 0..args.idle {
-            all.push(connect(&args.url).await);
-        }
-        all
-    } else {
-        open_many(&args.url, args.idle, |i| format!("idle-{}", i % 100)).await
-    };
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_kib(args.server_pid);
-    match (before, after) {
-        (Some(b), Some(a)) => println!(
-            "  server RSS {b} KiB → {a} KiB: {:.1} KiB per idle connection",
-            a.saturating_sub(b) as f64 / args.idle as f64
-        ),
-        _ => println!("  (no --server-pid: memory not measured)"),
+/// Connect to Tandem's `/ws`, say `hello`, join `room` and read until `joined`.
+async fn join_tandem(url: &str, room: &str, name: &str, buf: usize) -> wire::Result<RawWs> {
+    let mut ws = RawWs::connect(url, buf).await?;
+    ws.push_text(&encode(&ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        token: None,
+        jwt: None,
+    }));
+    ws.push_text(&encode(&ClientMsg::Join {
+        room: room.into(),
+        name: name.into(),
+        since: None,
+        invite: None,
+    }));
+    ws.flush().await?;
+    let mut outcome = None;
+    while outcome.is_none() {
+        ws.pump(|t| match serde_json::from_slice::<ServerMsg>(t) {
+            Ok(ServerMsg::Joined { room: r, .. }) if r == room => outcome = Some(Ok(())),
+            Ok(ServerMsg::Error { code, message, .. }) => {
+                outcome = Some(Err(format!("join: {code:?}: {message}")))
+            }
+            _ => {}
+        })
+        .await?;
     }
-    drop(conns);
+    match outcome {
+        Some(Err(e)) => Err(wire::Error::Refused(e)),
+        _ => Ok(ws),
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
-    let limit = Duration::from_secs(args.timeout_secs);
-    if let Some(members) = args.storm {
-        let run = storm::run(&args.url, args.server_pid, members, args.storm_rate);
-        match tokio::time::timeout(limit, run).await {
-            Ok(Ok(())) => return,
-            Ok(Err(e)) => eprintln!("loadgen: storm failed: {e}"),
-            Err(_) => eprintln!("loadgen: gave up after {limit:?}"),
-        }
-        std::process::exit(1);
-    }
+    let cli = Cli::parse();
+    let (limit, what) = match &cli.cmd {
+        Cmd::Fanout(a) => (a.max_secs + 60, "fan-out"),
+        Cmd::Memory(a) => (a.timeout_secs, "memory"),
+        Cmd::Hold(a) => (a.timeout_secs + a.hold_secs, "hold"),
+        Cmd::Storm(a) => (a.timeout_secs, "storm"),
+    };
+    let limit = Duration::from_secs(limit);
     let work = async {
-        idle(&args).await;
-        if !args.idle_only {
-            fanout(&args).await;
+        match cli.cmd {
+            Cmd::Fanout(a) => fanout::run(a).await,
+            Cmd::Memory(a) => memory::run(a).await,
+            Cmd::Hold(a) => memory::hold(a).await,
+            Cmd::Storm(a) => storm::run(&a.url, a.server_pid, a.members, a.rate).await,
         }
     };
-    if tokio::time::timeout(limit, work).await.is_err() {
-        eprintln!("loadgen: gave up after {limit:?}");
-        std::process::exit(1);
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            eprintln!("loadgen: {what} failed: {e}");
+            std::process::exit(1);
+        }
+        Err(_) => {
+            eprintln!("loadgen: {what} gave up after {limit:?}");
+            std::process::exit(1);
+        }
     }
 }

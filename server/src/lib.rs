@@ -19,6 +19,7 @@ pub mod identity;
 mod registry;
 pub mod rooms;
 pub mod store;
+pub mod wire;
 mod ws;
 
 pub use config::Config;

@@ -5,6 +5,7 @@
 //! `wasm-bindgen-cli` matching `Cargo.lock`, trunk, Python tools), so both README commands
 //! work on a fresh Debian machine with only rustup and cargo.
 
+mod bench;
 mod browser;
 mod tools;
 mod wasm;
@@ -18,12 +19,25 @@ use std::{
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <command>
+pub(crate) const USAGE: &str = "usage: cargo xtask <command>
   run        build the client, start the server on its defaults, print the URL
   test       install what is missing, then run every check and test (what CI runs)
   browser    only the client's browser tests (wasm-bindgen-test, headless Chromium)
   e2e        only the multi-browser end-to-end tests (builds the client first)
-  bench      measure fan-out throughput and memory per idle connection
+  bench [PART] [OPTIONS]
+             measure, servers pinned to a core and capped at 0.5 CPU; PART is one of
+               fanout   Tandem's room path against uWebSockets.js and a naive actix-ws
+                        broadcaster: max deliveries/s with nothing lost and p99 <= 100 ms,
+                        deliveries per server CPU-second, latency at half that rate
+               memory   server RSS per idle joined connection (10,000 in 100 rooms), fresh
+                        and after 3 rounds of all-disconnect/all-reconnect; then how many
+                        idle connections one server holds before a limit is hit, and which
+               storm    the join storm with 10,000 connections
+             (none: all three). OPTIONS: --subscribers N (repeatable; default 1000 and
+             10000), --rounds R (default 2), --server-bin PATH (the Tandem binary, e.g.
+             another allocator's build; repeatable for memory), --max-secs S (per server
+             and subscriber count, default 180), --probe-conns N, --no-build,
+             --allocators (memory also with glibc malloc and mimalloc builds)
   autobahn   run the Autobahn|TestSuite cases (kosoku) against /echo
   tools      only install what is missing
   strip-wasm [DIR]
@@ -39,7 +53,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("browser") => tools::ensure_all(true).and_then(|()| browser::client_tests()),
         Some("e2e") => tools::ensure_all(true).and_then(|()| e2e()),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("autobahn") => tools::ensure_all(false).and_then(|()| autobahn()),
         Some("tools") => tools::ensure_all(false),
         Some("strip-wasm") => wasm::strip_wasm(&args[1..]),
@@ -76,7 +90,7 @@ pub(crate) fn sh(cmd: &mut Command) -> Result {
     }
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
@@ -130,7 +144,8 @@ fn test() -> Result {
     ]))?;
     build_client()?;
     sh(cargo().args(["test", "--workspace", "--exclude", "tandem-e2e"]))?;
-    storm(5_000, &[])?;
+    build_server()?;
+    bench::storm(5_000, Path::new(SERVER_BIN))?;
     browser::client_tests()?;
     // The e2e suite drives the client trunk built above (dist/).
     e2e_tests()?;
@@ -162,8 +177,11 @@ pub(crate) struct Server {
     pub(crate) addr: String,
 }
 
-/// The release server and the load generator, in one build (one feature set: neither
-/// rebuilds the other's dependencies).
+/// The release server.
+pub(crate) const SERVER_BIN: &str = "target/release/tandem-server";
+
+/// The release server, the load generator and the bench's actix-ws baseline, in one build
+/// (one feature set: none rebuilds the others' dependencies).
 pub(crate) fn build_server() -> Result {
     sh(cargo().args([
         "build",
@@ -172,6 +190,8 @@ pub(crate) fn build_server() -> Result {
         "tandem-server",
         "-p",
         "tandem-loadgen",
+        "-p",
+        "tandem-baseline",
     ]))
 }
 
@@ -184,17 +204,21 @@ impl Server {
 
     /// Start the already built release server on `listen` (`HOST:PORT`).
     pub(crate) fn spawn<S: AsRef<std::ffi::OsStr>>(listen: &str, args: &[S]) -> Result<Server> {
-        let bin = Path::new("target/release/tandem-server");
-        let mut child = Command::new(bin)
-            .args(["--listen", listen])
-            .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+        let mut cmd = Command::new(SERVER_BIN);
+        cmd.args(["--listen", listen]).args(args).env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        );
+        Server::launch(&mut cmd, SERVER_BIN)
+    }
+
+    /// Start a server (`what`, for errors) that prints its URL (`…://HOST:PORT/…`) as the
+    /// first line on stdout.
+    pub(crate) fn launch(cmd: &mut Command, what: &str) -> Result<Server> {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("{}: {e}", bin.display()))?;
+            .map_err(|e| format!("{what}: {e}"))?;
         let stdout = child.stdout.take().expect("piped");
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
@@ -203,11 +227,11 @@ impl Server {
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let addr = line
             .trim()
-            .rsplit("http://")
+            .rsplit("://")
             .next()
-            .map(|s| s.trim_end_matches('/').to_owned())
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("server did not print its URL: {line:?}"))?;
+            .map(|s| s.split('/').next().unwrap_or(s).to_owned())
+            .filter(|s| !s.is_empty() && line.contains("://"))
+            .ok_or_else(|| format!("{what} did not print its URL: {line:?}"))?;
         Ok(Server { child, addr })
     }
 
@@ -267,51 +291,4 @@ pub(crate) fn tempdir(what: &str) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(dir)
-}
-
-/// Join storms on the default configuration (but for the per-address cap: every
-/// connection comes from 127.0.0.1), server and clients in separate release processes:
-/// `members` join one room, then all reconnect at once (`loadgen/src/storm.rs`).
-fn storm(members: usize, extra: &[&str]) -> Result {
-    let dir = tempdir("storm")?;
-    let data = dir.join("data").to_string_lossy().into_owned();
-    let server = Server::start(&["--max-conns-per-addr", "0", "--data-dir", &data])?;
-    let pid = server.pid().to_string();
-    let res = sh(Command::new("target/release/tandem-loadgen")
-        .args(["--url", &format!("ws://{}/ws", server.addr)])
-        .args(["--server-pid", &pid, "--storm", &members.to_string()])
-        .args(extra));
-    let stopped = server.stop();
-    let _ = std::fs::remove_dir_all(&dir);
-    res.and(stopped)
-}
-
-fn bench(extra: &[String]) -> Result {
-    storm(10_000, &[])?;
-    let dir = tempdir("bench")?;
-    let data = dir.join("data");
-    let server = Server::start(&[
-        "--rate-per-sec",
-        "0",
-        // Thousands of connections from 127.0.0.1, joining rooms as fast as they can.
-        "--max-conns-per-addr",
-        "0",
-        "--joins-per-sec",
-        "0",
-        "--data-dir",
-        &data.to_string_lossy(),
-        "--client-timeout-ms",
-        "60000",
-    ])?;
-    let pid = server.pid().to_string();
-    let res = sh(Command::new("target/release/tandem-loadgen")
-        .args([
-            "--url",
-            &format!("ws://{}/ws", server.addr),
-            "--server-pid",
-            &pid,
-        ])
-        .args(extra));
-    server.stop()?;
-    res
 }

@@ -123,21 +123,35 @@ fn ensure_browser() -> Result {
 /// The stock Yjs peers the interop, golden and e2e tests run under Node.js.
 pub(crate) const INTEROP_DIR: &str = "server/tests/yjs-interop";
 
-/// Node.js and npm, and the interop folder's packages as its `package-lock.json` pins them
-/// (`npm ci`, when any is missing). The tests only check that they are there.
+/// The uWebSockets.js raw-broadcast baseline `cargo xtask bench` runs under Node.js.
+pub(crate) const UWS_DIR: &str = "loadgen/uws";
+
+/// The interop folder's packages.
 fn ensure_node() -> Result {
+    ensure_npm_packages(INTEROP_DIR, &["yjs", "y-websocket", "ws"])
+}
+
+/// The uWebSockets.js baseline's package (`uWebSockets.js`, an alias of the version its
+/// `package-lock.json` pins).
+pub(crate) fn ensure_uws() -> Result {
+    ensure_npm_packages(UWS_DIR, &["uWebSockets.js"])
+}
+
+/// Node.js and npm, and the packages of `dir` as its `package-lock.json` pins them (`npm ci`,
+/// when any of `packages` is missing). The tests only check that they are there.
+fn ensure_npm_packages(dir: &str, packages: &[&str]) -> Result {
     let ok = |cmd: &str| output(Command::new(cmd).arg("--version")).is_some();
     if !(ok("node") && ok("npm")) {
         apt_install(&["nodejs", "npm"])?;
     }
-    let modules = Path::new(INTEROP_DIR).join("node_modules");
-    let installed = ["yjs", "y-websocket", "ws"]
+    let modules = Path::new(dir).join("node_modules");
+    let installed = packages
         .iter()
         .all(|p| modules.join(p).join("package.json").is_file());
     if !installed {
         sh(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(INTEROP_DIR))?;
+            .current_dir(dir))?;
     }
     Ok(())
 }

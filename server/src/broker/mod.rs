@@ -5,20 +5,20 @@
 //! shared ([`Frame`] clones are reference-counted); delivery never awaits a recipient.
 
 mod local;
+mod queue;
 
 pub use local::LocalBroker;
+pub(crate) use queue::Rx;
 
-use bytestring::ByteString;
 use std::sync::{
     atomic::{AtomicBool, Ordering},
     Arc,
 };
 use tandem_shared::ids::RoomName;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// One encoded JSON text frame, shared by every recipient.
-pub type Frame = ByteString;
+/// One or more encoded WebSocket frames ([`crate::wire`]), shared by every recipient.
+pub type Frame = crate::wire::Wire;
 
 /// Identifies one WebSocket connection for the lifetime of the process.
 pub type ConnId = u64;
@@ -37,7 +37,7 @@ pub type ConnId = u64;
 /// frame once there is room again. They never make a slow consumer.
 #[derive(Debug)]
 pub struct Outbox<F = Frame> {
-    tx: mpsc::Sender<F>,
+    tx: queue::Tx<F>,
     slow: CancellationToken,
     /// A droppable frame was dropped: the connection needs a resync.
     stale: Arc<AtomicBool>,
@@ -55,8 +55,10 @@ impl<F> Clone for Outbox<F> {
 }
 
 impl<F> Outbox<F> {
-    pub fn new(capacity: usize) -> (Outbox<F>, mpsc::Receiver<F>, CancellationToken) {
-        let (tx, rx) = mpsc::channel(capacity);
+    /// An outbox of `capacity` frames (it allocates none until one is queued), the queue's
+    /// receiving end, and the slow-consumer mark.
+    pub(crate) fn new(capacity: usize) -> (Outbox<F>, Rx<F>, CancellationToken) {
+        let (tx, rx) = queue::queue(capacity);
         let slow = CancellationToken::new();
         (
             Outbox {
@@ -73,21 +75,21 @@ impl<F> Outbox<F> {
     pub fn deliver(&self, frame: F) {
         match self.tx.try_send(frame) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(queue::Refused::Full) => {
                 if !self.slow.is_cancelled() {
                     tracing::warn!("outbox full: closing slow consumer");
                     self.slow.cancel();
                 }
             }
             // The session is gone; its disconnect reaches the room separately.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(queue::Refused::Closed) => {}
         }
     }
 
     /// Queue a droppable frame (presence, typing) without waiting; on overflow drop it and
     /// remember that the connection needs a resync.
     pub fn offer(&self, frame: F) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(frame) {
+        if let Err(queue::Refused::Full) = self.tx.try_send(frame) {
             self.stale.store(true, Ordering::Relaxed);
         }
     }
@@ -145,7 +147,7 @@ mod tests {
         room.offer(3);
         assert!(!slow.is_cancelled(), "presence never makes a slow consumer");
         assert!(!room.take_stale(), "no resync until there is room for it");
-        assert_eq!(rx.try_recv().ok(), Some(1));
+        assert_eq!(rx.try_recv(), Some(1));
         assert!(room.take_stale(), "the room that dropped one resyncs");
         assert!(!room.take_stale(), "once");
         assert!(

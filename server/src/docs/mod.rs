@@ -87,8 +87,8 @@ impl Close {
     }
 }
 
-/// What a document task queues for one connection: a y-protocols message (encoded once and
-/// shared by every recipient), or the order to close.
+/// What a document task queues for one connection: a y-protocols message framed for the
+/// wire (encoded once and shared by every recipient, [`crate::wire`]), or the order to close.
 #[derive(Debug, Clone)]
 pub(crate) enum DocFrame {
     Message(Bytes),

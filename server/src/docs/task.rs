@@ -298,7 +298,7 @@ impl State {
             match o {
                 Output::To(conn, frame) => {
                     if let Some(outbox) = self.outboxes.get(&conn) {
-                        outbox.deliver(DocFrame::Message(frame));
+                        outbox.deliver(DocFrame::Message(crate::wire::binary(&frame)));
                     }
                 }
                 Output::Close(conn, why) => {
@@ -307,9 +307,11 @@ impl State {
                     }
                 }
                 Output::All { except, frame } => {
+                    // Framed once, for everyone.
+                    let wire = crate::wire::binary(&frame);
                     for (conn, outbox) in &self.outboxes {
                         if Some(*conn) != except && !self.closing.contains(conn) {
-                            outbox.deliver(DocFrame::Message(frame.clone()));
+                            outbox.deliver(DocFrame::Message(wire.clone()));
                         }
                     }
                 }

@@ -11,9 +11,10 @@ mod requests;
 use super::room::{Output, Room, TAIL_LEN};
 use super::{Command, Rooms};
 use crate::access::RoomAccess;
-use crate::broker::{ConnId, Frame, Outbox};
+use crate::broker::{ConnId, Outbox};
 use crate::registry::{Next, Slot};
 use crate::ws::codec;
+use bytes::BytesMut;
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
 use tokio::sync::{oneshot, watch};
@@ -244,14 +245,29 @@ impl State {
         }
     }
 
-    /// Deliver the outputs in order. Subscription changes are gathered and applied to the
-    /// broker at once, just before the next broadcast (and at the end): a join storm
-    /// rebuilds the subscriber list once per batch, and every broadcast still reaches exactly
-    /// those subscribed before it.
+    /// Deliver the outputs in order. Consecutive broadcasts go out as one burst — their
+    /// frames in one buffer, one queue entry per subscriber — so a subscriber is woken and
+    /// written to once per batch, not once per message. Subscription changes are gathered
+    /// and applied to the broker at once, just before the next broadcast (and at the end): a
+    /// join storm rebuilds the subscriber list once per batch, and every broadcast still
+    /// reaches exactly those subscribed before it.
     fn deliver(&mut self, stored: bool) {
         let broker = self.rooms.inner.broker.clone();
         let (mut subscribe, mut unsubscribe) = (Vec::new(), Vec::new());
-        let settle = |subscribe: &mut Vec<(ConnId, Outbox)>, unsubscribe: &mut Vec<ConnId>| {
+        let mut burst = BytesMut::new();
+        let flush = |burst: &mut BytesMut| {
+            if !burst.is_empty() {
+                broker.publish(&self.name, &burst.split().freeze());
+            }
+        };
+        // Before a broadcast: the burst so far goes to those subscribed before the changes.
+        let settle = |burst: &mut BytesMut,
+                      subscribe: &mut Vec<(ConnId, Outbox)>,
+                      unsubscribe: &mut Vec<ConnId>| {
+            if subscribe.is_empty() && unsubscribe.is_empty() {
+                return;
+            }
+            flush(burst);
             if !unsubscribe.is_empty() {
                 broker.unsubscribe_many(&self.name, &std::mem::take(unsubscribe));
             }
@@ -259,21 +275,26 @@ impl State {
         };
         for o in std::mem::take(&mut self.out) {
             match o {
-                Output::To(conn, msg) => self.send_to(conn, &msg),
+                Output::To(conn, msg) => {
+                    flush(&mut burst);
+                    self.send_to(conn, &msg);
+                }
                 Output::All(msg) => {
-                    settle(&mut subscribe, &mut unsubscribe);
-                    broker.publish(&self.name, &codec::encode(&msg));
+                    settle(&mut burst, &mut subscribe, &mut unsubscribe);
+                    burst.extend_from_slice(&codec::encode(&msg));
                 }
                 Output::Coalesced(msg) => {
-                    settle(&mut subscribe, &mut unsubscribe);
+                    settle(&mut burst, &mut subscribe, &mut unsubscribe);
+                    flush(&mut burst);
                     broker.publish_droppable(&self.name, &codec::encode(&msg));
                 }
                 Output::Posted { msg, .. } if stored => {
-                    settle(&mut subscribe, &mut unsubscribe);
-                    let frame: Frame = codec::encode(&ServerMsg::Chat(ChatMessage::clone(&msg)));
-                    broker.publish(&self.name, &frame);
+                    settle(&mut burst, &mut subscribe, &mut unsubscribe);
+                    let chat = ServerMsg::Chat(ChatMessage::clone(&msg));
+                    burst.extend_from_slice(&codec::encode(&chat));
                 }
                 Output::Posted { conn, msg } => {
+                    flush(&mut burst);
                     let err = ServerMsg::Error {
                         code: ErrorCode::Unavailable,
                         message: "the message could not be stored; please retry".into(),
@@ -295,7 +316,8 @@ impl State {
                 }
             }
         }
-        settle(&mut subscribe, &mut unsubscribe);
+        flush(&mut burst);
+        settle(&mut burst, &mut subscribe, &mut unsubscribe);
     }
 
     /// The presence tick: who came, went and typed since the last one, in one droppable

@@ -1,4 +1,5 @@
-//! The room protocol's codec: JSON text ⇄ [`ClientMsg`]/[`ServerMsg`]. Pure; never awaits.
+//! The room protocol's codec: JSON text ⇄ [`ClientMsg`]/[`ServerMsg`] (outgoing ones framed
+//! for the wire). Pure; never awaits.
 
 use crate::broker::Frame;
 use tandem_shared::{ClientMsg, ErrorCode, ServerMsg};
@@ -63,12 +64,11 @@ fn classify(text: &str, err: &serde_json::Error) -> DecodeError {
     }
 }
 
+/// `msg` as a WebSocket text frame, ready for the wire (and for every recipient).
 pub fn encode(msg: &ServerMsg) -> Frame {
     // unwrap: ServerMsg holds only strings, integers and derived structs; serialising it
     // to a String cannot fail.
-    serde_json::to_string(msg)
-        .expect("ServerMsg serialises")
-        .into()
+    crate::wire::text(&serde_json::to_string(msg).expect("ServerMsg serialises"))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! 403, a client address at its cap of connections 429, a server shutting down 503.
 
 mod access;
+mod body;
 pub(crate) mod codec;
 mod echo;
 mod frames;
@@ -46,11 +47,13 @@ fn forbidden_origin(req: &HttpRequest, shared: &Shared) -> Option<HttpResponse> 
     Some(HttpResponse::Forbidden().body("origin not allowed\n"))
 }
 
-/// Check the origin, upgrade, and run `serve` on the connection as a tracked task.
-fn upgrade<F>(
+/// Check the origin, upgrade, and run `serve` on the connection as a tracked task; with
+/// `outbox`, the connection's outbox is written to the socket first (`body.rs`).
+fn upgrade<F, O: body::Outgoing>(
     req: &HttpRequest,
     body: web::Payload,
     shared: &Shared,
+    outbox: Option<body::Unstarted<O>>,
     serve: impl FnOnce(actix_ws::Session, actix_ws::MessageStream) -> F,
 ) -> Result<HttpResponse, actix_web::Error>
 where
@@ -81,12 +84,42 @@ where
         },
     };
     let (response, session, stream) = actix_ws::handle(req, body)?;
+    let response = match outbox {
+        Some(outbox) => response
+            .map_body(|_, session| outbox.body(session))
+            .map_into_boxed_body(),
+        None => response,
+    };
     let serve = serve(session, stream);
     actix_web::rt::spawn(shared.sessions.track_future(async move {
         let _place = place;
         serve.await
     }));
     Ok(response)
+}
+
+/// [`upgrade`] with a fresh outbox (`--outbox-capacity`): `serve` gets the socket, and the
+/// outbox with the session's ends of the body that writes it.
+fn upgrade_queued<F, O: body::Outgoing>(
+    req: &HttpRequest,
+    body: web::Payload,
+    shared: &Shared,
+    serve: impl FnOnce(
+        (actix_ws::Session, actix_ws::MessageStream),
+        (crate::broker::Outbox<O>, body::Ends<O::Close>),
+    ) -> F,
+) -> Result<HttpResponse, actix_web::Error>
+where
+    F: std::future::Future<Output = ()> + 'static,
+{
+    let (outbox, unstarted, ends) = body::outbox(shared.config.outbox_capacity);
+    upgrade(
+        req,
+        body,
+        shared,
+        Some(unstarted),
+        move |session, stream| serve((session, stream), (outbox, ends)),
+    )
 }
 
 /// The `?token=` of a WebSocket URL: a Tandem identity token or an app JWT, for clients that
@@ -111,8 +144,8 @@ pub(crate) async fn rooms(
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let for_session = Shared::clone(&shared);
     let token = query_token(&req);
-    upgrade(&req, body, &shared, move |session, stream| {
-        session::run(for_session, session, stream, id, token)
+    upgrade_queued(&req, body, &shared, move |socket, queue| {
+        session::run(for_session, socket, queue, id, token)
     })
 }
 
@@ -133,8 +166,8 @@ pub(crate) async fn yjs(
         Err(refused) => return Ok(refused),
     };
     let for_session = Shared::clone(&shared);
-    upgrade(&req, body, &shared, move |session, stream| {
-        yjs::run(for_session, (room, who), session, stream, id)
+    upgrade_queued(&req, body, &shared, move |socket, queue| {
+        yjs::run(for_session, (room, who), socket, queue, id)
     })
 }
 
@@ -145,7 +178,9 @@ pub(crate) async fn echo(
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (max, shutdown) = (shared.config.echo_max_message, shared.shutdown.clone());
-    upgrade(&req, body, &shared, move |session, stream| {
+    // The echo writes through actix-ws alone: it has no outbox, and waits on its peer.
+    let no_outbox: Option<body::Unstarted<crate::wire::Wire>> = None;
+    upgrade(&req, body, &shared, no_outbox, move |session, stream| {
         echo::run(session, stream, max, shutdown)
     })
 }

@@ -1,10 +1,11 @@
 //! The per-connection session loop of the room protocol: the only code that touches an
 //! `actix_ws::Session` for `/ws`.
 //!
-//! One task per connection `select!`s over shutdown, the slow-consumer mark, its outbox (frames
-//! from rooms, drained in batches so actix writes them in one flush), incoming frames and the
-//! heartbeat tick. What each message does is in `handlers.rs`.
+//! One task per connection `select!`s over shutdown, the slow-consumer mark, incoming frames
+//! and the heartbeat tick; what each message does is in `handlers.rs`. Its outbox (frames
+//! from rooms, and the session's own replies) goes to the socket without it (`body.rs`).
 
+use super::body::{self, Ends};
 use super::codec;
 use super::frames::{self, reason, Assembler, Incoming};
 use super::handlers::{error, handle_text, Conn, Flow};
@@ -20,9 +21,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use tandem_shared::{ErrorCode, ServerMsg, PROTOCOL_VERSION};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-
-/// Frames taken from the outbox per write batch.
-const WRITE_BATCH: usize = 64;
 
 /// What the session needs from the server, shared by all connections.
 #[derive(Clone)]
@@ -44,15 +42,19 @@ pub(crate) struct Shared {
 /// Drive one `/ws` connection until it closes.
 pub(crate) async fn run(
     shared: Shared,
-    mut session: Session,
-    stream: MessageStream,
+    (mut session, stream): (Session, MessageStream),
+    (outbox, ends): (Outbox<Frame>, Ends<std::convert::Infallible>),
     id: ConnId,
     query_token: Option<String>,
 ) {
     let config = shared.config.clone();
     let mut stream = stream.max_frame_size(config.max_frame);
     let mut assembler = Assembler::new(config.max_frame);
-    let (outbox, mut outbox_rx, slow) = Outbox::new(config.outbox_capacity);
+    let Ends {
+        close: mut gone,
+        done,
+        slow,
+    } = ends;
     let mut conn = Conn {
         id,
         user: String::new(),
@@ -80,8 +82,8 @@ pub(crate) async fn run(
     let mut heartbeat = tokio::time::interval(config.heartbeat());
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
-    // Allocated per burst and released after it, so an idle connection holds no batch buffer.
-    let mut batch: Vec<Frame> = Vec::new();
+    // Whether the close we send answers the client's.
+    let mut answering = false;
 
     let close = loop {
         tokio::select! {
@@ -91,12 +93,8 @@ pub(crate) async fn run(
                 tracing::info!(conn = id, "closing slow consumer");
                 break reason(CloseCode::Again, "slow consumer");
             }
-            n = outbox_rx.recv_many(&mut batch, WRITE_BATCH) => {
-                if n == 0 || !write(&mut session, &mut batch, &slow).await {
-                    break None;
-                }
-                batch.shrink_to(0);
-            }
+            // The body is gone: so is the connection.
+            _ = &mut gone => break None,
             msg = stream.recv() => {
                 let msg = match msg {
                     None => break None,
@@ -114,7 +112,9 @@ pub(crate) async fn run(
                 };
                 match incoming {
                     Incoming::Text(text) => {
-                        if let Flow::Close(close) = handle_text(&shared, &mut conn, &text).await {
+                        // Boxed: most of the time a session waits, and its future (kept
+                        // for the connection's life) should not hold a message's state.
+                        if let Flow::Close(close) = Box::pin(handle_text(&shared, &mut conn, &text)).await {
                             break close;
                         }
                     }
@@ -137,7 +137,10 @@ pub(crate) async fn run(
                         }
                     },
                     Incoming::Pong => {}
-                    Incoming::Close(reason) => break reason.or(Some(CloseCode::Normal.into())),
+                    Incoming::Close(reason) => {
+                        answering = true;
+                        break reason.or(Some(CloseCode::Normal.into()));
+                    }
                 }
             }
             _ = expiry(conn.expires_at()) => {
@@ -156,25 +159,28 @@ pub(crate) async fn run(
         }
     };
 
-    for room in conn.joined.drain() {
-        shared.rooms.disconnect(&room, id).await;
-    }
-    if let Some(close) = close {
-        tracing::debug!(conn = id, code = ?close.code, "closing");
-        // Flush what is already queued (acks, the error that explains the close), unless the
-        // peer is the reason the queue is full.
-        if !slow.is_cancelled() {
-            while let Ok(frame) = outbox_rx.try_recv() {
-                batch.push(frame);
-            }
-            let _ =
-                tokio::time::timeout(config.heartbeat(), write(&mut session, &mut batch, &slow))
-                    .await;
+    // Boxed, like `handle_text`: the goodbye's state is not kept for the connection's life.
+    Box::pin(async move {
+        for room in conn.joined.drain() {
+            shared.rooms.disconnect(&room, id).await;
         }
-        // A peer that does not read cannot receive this; do not wait on it for long.
-        let _ = tokio::time::timeout(config.heartbeat(), session.close(Some(close))).await;
-    }
-    tracing::debug!(conn = id, "disconnected");
+        if let Some(close) = &close {
+            tracing::debug!(conn = id, code = ?close.code, "closing");
+        }
+        // What is queued (acks, the error that explains the close) goes out before the
+        // close frame, unless the peer is why the queue is full (`body.rs`).
+        body::finish(
+            session,
+            &mut stream,
+            close,
+            answering,
+            done,
+            config.heartbeat(),
+        )
+        .await;
+        tracing::debug!(conn = id, "disconnected");
+    })
+    .await;
 }
 
 /// Resolves when an app JWT's connection is due to end (never without one).
@@ -183,16 +189,4 @@ async fn expiry(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
-}
-
-/// Write a batch of frames; gives up (false) if the socket is gone or the connection was
-/// marked slow while a write was stuck on a peer that does not read.
-async fn write(session: &mut Session, batch: &mut Vec<Frame>, slow: &CancellationToken) -> bool {
-    for frame in batch.drain(..) {
-        tokio::select! {
-            sent = session.text(frame) => if sent.is_err() { return false },
-            _ = slow.cancelled() => return false,
-        }
-    }
-    true
 }

@@ -4,8 +4,9 @@
 //! Every binary message is one y-protocols message (sync step 1, step 2, update, awareness,
 //! query awareness), as y-websocket sends them. It is decoded and checked here (an update is
 //! fully decoded, so a malformed one never reaches the document), then handed to the document
-//! task. One task per connection `select!`s over shutdown, the slow-consumer mark, its outbox
-//! (messages from the document, drained in batches), incoming frames and the heartbeat tick.
+//! task. One task per connection `select!`s over shutdown, the slow-consumer mark, the
+//! document's order to close, incoming frames and the heartbeat tick; the document's messages
+//! go to the socket without it (`body.rs`).
 //!
 //! Awareness states must be JSON objects or `null` (else 4400, see
 //! [`crate::docs::valid_awareness_state`]). Every message counts against the connection's rate
@@ -15,6 +16,7 @@
 //! resyncs, losing nothing); awareness over it is dropped (the next state replaces it), and
 //! a connection that goes on sending for a burst's worth of refusals is closed with 1008.
 
+use super::body::{self, Ends, Outgoing};
 use super::frames::{self, reason, Assembler, Incoming};
 use super::ratelimit::{RateLimit, Verdict};
 use crate::broker::{ConnId, Outbox};
@@ -24,16 +26,23 @@ use actix_ws::{CloseCode, CloseReason, MessageStream, Session};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 use tandem_shared::ids::RoomName;
-use tokio_util::sync::CancellationToken;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::Update;
 
-/// Messages taken from the outbox per write batch.
-const WRITE_BATCH: usize = 64;
 /// Room for the y-protocols envelope around an update of `--doc-max-update` bytes (message
 /// and sync tags, the length varint).
 const ENVELOPE: usize = 16;
+
+impl Outgoing for DocFrame {
+    type Close = Close;
+    fn into_wire(self) -> Result<crate::wire::Wire, Close> {
+        match self {
+            DocFrame::Message(wire) => Ok(wire),
+            DocFrame::Close(why) => Err(why),
+        }
+    }
+}
 
 fn close_for(why: Close) -> Option<CloseReason> {
     reason(CloseCode::from(why.code()), why.reason())
@@ -75,19 +84,23 @@ pub(crate) fn decode(bytes: &[u8], max_update: usize) -> Result<Option<ClientMsg
 pub(crate) async fn run(
     shared: Shared,
     (room, who): (RoomName, crate::access::Who),
-    mut session: Session,
-    stream: MessageStream,
+    (mut session, stream): (Session, MessageStream),
+    (outbox, ends): (Outbox<DocFrame>, Ends<Close>),
     id: ConnId,
 ) {
     let config = shared.config.clone();
     let max = config.doc_max_update + ENVELOPE;
     let mut stream = stream.max_frame_size(max);
     let mut assembler = Assembler::new(max);
-    let (outbox, mut outbox_rx, slow) = Outbox::<DocFrame>::new(config.outbox_capacity);
+    let Ends {
+        close: mut ordered,
+        done,
+        slow,
+    } = ends;
     tracing::debug!(conn = id, %room, user = %who.user, "yjs connected");
     if shared.docs.connect(&room, id, who, outbox).await.is_err() {
         let close = close_for(Close::Unavailable);
-        let _ = tokio::time::timeout(config.heartbeat(), session.close(close)).await;
+        body::finish(session, &mut stream, close, false, done, config.heartbeat()).await;
         return;
     }
 
@@ -98,8 +111,8 @@ pub(crate) async fn run(
     let burst_bytes = config.doc_rate_burst_bytes.max(max);
     let mut limit = RateLimit::new(config.doc_rate_burst, config.doc_rate_per_sec, last_seen)
         .with_bytes(burst_bytes, config.doc_rate_bytes_per_sec);
-    // Allocated per burst and released after it, so an idle connection holds no batch buffer.
-    let mut batch: Vec<DocFrame> = Vec::new();
+    // Whether the close we send answers the client's.
+    let mut answering = false;
 
     let close = loop {
         tokio::select! {
@@ -109,16 +122,11 @@ pub(crate) async fn run(
                 tracing::info!(conn = id, %room, "closing slow consumer");
                 break reason(CloseCode::Again, "slow consumer");
             }
-            n = outbox_rx.recv_many(&mut batch, WRITE_BATCH) => {
-                if n == 0 {
-                    break None;
-                }
-                match write(&mut session, &mut batch, &slow).await {
-                    Written::All => batch.shrink_to(0),
-                    Written::Gone => break None,
-                    Written::Close(why) => break close_for(why),
-                }
-            }
+            // The document ordered a close (after what it queued before), or the body is gone.
+            why = &mut ordered => match why {
+                Ok(why) => break close_for(why),
+                Err(_) => break None,
+            },
             msg = stream.recv() => {
                 let msg = match msg {
                     None => break None,
@@ -167,7 +175,10 @@ pub(crate) async fn run(
                         }
                     }
                     Incoming::Pong => {}
-                    Incoming::Close(reason) => break reason.or(Some(CloseCode::Normal.into())),
+                    Incoming::Close(reason) => {
+                        answering = true;
+                        break reason.or(Some(CloseCode::Normal.into()));
+                    }
                 }
             }
             _ = heartbeat.tick() => {
@@ -183,20 +194,20 @@ pub(crate) async fn run(
     };
 
     shared.docs.disconnect(&room, id).await;
-    if let Some(close) = close {
+    if let Some(close) = &close {
         tracing::debug!(conn = id, %room, code = ?close.code, "closing");
-        // Flush what is already queued, unless the peer is the reason the queue is full.
-        if !slow.is_cancelled() {
-            while let Ok(frame) = outbox_rx.try_recv() {
-                batch.push(frame);
-            }
-            let _ =
-                tokio::time::timeout(config.heartbeat(), write(&mut session, &mut batch, &slow))
-                    .await;
-        }
-        // A peer that does not read cannot receive this; do not wait on it for long.
-        let _ = tokio::time::timeout(config.heartbeat(), session.close(Some(close))).await;
     }
+    // What is queued goes out before the close frame, unless the peer is why the queue is
+    // full (`body.rs`).
+    body::finish(
+        session,
+        &mut stream,
+        close,
+        answering,
+        done,
+        config.heartbeat(),
+    )
+    .await;
     tracing::debug!(conn = id, %room, "yjs disconnected");
 }
 
@@ -215,32 +226,6 @@ fn over_limit(limit: &mut RateLimit, bytes: &[u8]) -> Option<Over> {
         Verdict::Refuse { .. } if bytes.first() != Some(&SYNC) => Some(Over::Drop),
         Verdict::Refuse { .. } | Verdict::Close => Some(Over::Close),
     }
-}
-
-enum Written {
-    All,
-    /// The socket is gone, or the connection was marked slow while a write was stuck.
-    Gone,
-    /// The document asked to close the connection (after what came before it).
-    Close(Close),
-}
-
-async fn write(
-    session: &mut Session,
-    batch: &mut Vec<DocFrame>,
-    slow: &CancellationToken,
-) -> Written {
-    for frame in batch.drain(..) {
-        let bytes = match frame {
-            DocFrame::Message(bytes) => bytes,
-            DocFrame::Close(why) => return Written::Close(why),
-        };
-        tokio::select! {
-            sent = session.binary(bytes) => if sent.is_err() { return Written::Gone },
-            _ = slow.cancelled() => return Written::Gone,
-        }
-    }
-    Written::All
 }
 
 #[cfg(test)]

@@ -186,21 +186,12 @@ impl YClient {
     }
 
     /// Read until the server closes; returns its close code and reason.
-    /// Read until the server closes, answering nothing: a client that writes while the
-    /// server is closing it gets a reset for it, which can reach it before the close frame
-    /// (see `CLOSE_LINGER` in `server/src/lib.rs`), and this waits for the close frame.
+    /// Read (and answer, as a stock client does) until the server closes.
     pub async fn closed(&mut self) -> Closed {
-        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("a close in time");
-            match msg {
-                None | Some(Err(_)) => return None,
-                Some(Ok(Message::Close(f))) => {
-                    return f.map(|f| (u16::from(f.code), f.reason.to_string()))
-                }
-                Some(Ok(_)) => continue,
+            match self.next().await {
+                Ok(_) => continue,
+                Err(closed) => return closed,
             }
         }
     }
