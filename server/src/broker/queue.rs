@@ -98,18 +98,16 @@ impl<F> Tx<F> {
 }
 
 impl<F> Rx<F> {
-    /// The next item; `Ready(None)` once closed.
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<F>> {
+    /// The next item. (The queue is open for as long as this end exists: it closes when
+    /// this end is dropped, so there is no "closed" to report here.)
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<F> {
         let mut state = self.0.state.lock();
-        if state.closed {
-            return Poll::Ready(None);
-        }
         match state.items.pop_front() {
             Some(item) => {
                 if state.items.is_empty() && state.items.capacity() > KEEP {
                     state.items = VecDeque::new();
                 }
-                Poll::Ready(Some(item))
+                Poll::Ready(item)
             }
             None => {
                 match &state.waker {
@@ -125,7 +123,7 @@ impl<F> Rx<F> {
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Option<F> {
         match self.poll_recv(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(item) => item,
+            Poll::Ready(item) => Some(item),
             Poll::Pending => None,
         }
     }
@@ -186,8 +184,8 @@ mod tests {
             1,
             "woken by the first only"
         );
-        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(1)));
-        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(2)));
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(1));
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(2));
     }
 
     #[test]

@@ -101,11 +101,11 @@ impl<F: Outgoing> Body<F> {
     fn poll_outbox(&mut self, cx: &mut Context<'_>) -> Option<Wire> {
         let rx = self.outbox.as_mut()?;
         match rx.poll_recv(cx) {
-            Poll::Ready(Some(_)) if self.slow.is_cancelled() => {
+            Poll::Ready(_) if self.slow.is_cancelled() => {
                 self.stop_outbox();
                 None
             }
-            Poll::Ready(Some(item)) => match item.into_wire() {
+            Poll::Ready(item) => match item.into_wire() {
                 Ok(wire) => Some(wire),
                 Err(why) => {
                     self.stop_outbox();
@@ -115,10 +115,6 @@ impl<F: Outgoing> Body<F> {
                     None
                 }
             },
-            Poll::Ready(None) => {
-                self.stop_outbox();
-                None
-            }
             Poll::Pending => None,
         }
     }

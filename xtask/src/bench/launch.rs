@@ -161,18 +161,16 @@ impl Running {
             Kind::Tandem => {
                 let dir = tempdir(&format!("bench-{}", kind.name()))?;
                 argv.push(tandem_bin.into());
-                for a in ["--listen", "127.0.0.1:0", "--rate-per-sec", "0"] {
-                    argv.push(a.into());
-                }
-                for a in [
+                // The default configuration but for the per-client limits (README).
+                let args = ["--listen", "127.0.0.1:0", "--rate-per-sec", "0"];
+                let more = [
                     "--max-conns-per-addr",
                     "0",
                     "--joins-per-sec",
                     "0",
                     "--data-dir",
-                ] {
-                    argv.push(a.into());
-                }
+                ];
+                argv.extend(args.iter().chain(&more).map(OsString::from));
                 argv.push(dir.join("data").into());
                 data = Some(dir);
             }
