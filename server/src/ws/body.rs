@@ -61,7 +61,8 @@ impl<F: Outgoing> Unstarted<F> {
             outbox: Some(self.rx),
             slow: self.slow,
             close: Some(self.close),
-            session: Some(session),
+            session,
+            session_ended: false,
             done: self.done,
         }
     }
@@ -87,8 +88,12 @@ pub(crate) struct Body<F: Outgoing> {
     /// A slow consumer's queue is dropped, not written: it is why the queue is full.
     slow: CancellationToken,
     close: Option<oneshot::Sender<F::Close>>,
-    /// actix-ws's own body: the `Session`'s frames. `None` once it ended (after its close).
-    session: Option<BoxBody>,
+    /// actix-ws's own body: the `Session`'s frames. Kept until this body is dropped, even
+    /// after it ended (after its close frame): dropping it tells actix-ws's `MessageStream`
+    /// that the connection is gone, and it would stop reading the client's answer.
+    session: BoxBody,
+    /// `session` ended: it is not polled again.
+    session_ended: bool,
     done: oneshot::Receiver<()>,
 }
 
@@ -135,12 +140,12 @@ impl<F: Outgoing> MessageBody for Body<F> {
         if let Some(wire) = this.poll_outbox(cx) {
             return Poll::Ready(Some(Ok(wire)));
         }
-        if let Some(session) = this.session.as_mut() {
-            match Pin::new(session).poll_next(cx) {
+        if !this.session_ended {
+            match Pin::new(&mut this.session).poll_next(cx) {
                 Poll::Ready(Some(frame)) => return Poll::Ready(Some(frame)),
                 // The session closed (or went away): nothing more goes out.
                 Poll::Ready(None) => {
-                    this.session = None;
+                    this.session_ended = true;
                     this.stop_outbox();
                 }
                 Poll::Pending => return Poll::Pending,

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::time::Duration;
 use tandem_server::Config;
 use tandem_shared::{ErrorCode, ServerMsg};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SHORT: Duration = Duration::from_secs(5);
 
@@ -266,6 +266,39 @@ async fn the_server_closes_tcp_promptly_after_the_close_handshake() {
         assert!(
             took < Duration::from_millis(100),
             "{path}, {who}: TCP closed {took:?} after the handshake"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+/// When the server starts the close, it keeps TCP open for the client's answering close
+/// frame (up to a second), so that what the client still sends cannot turn the server's close
+/// frame into a reset the client never reads (browsers then report 1006, not our code).
+#[tokio::test]
+async fn a_server_started_close_waits_for_the_clients_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::on(dir.path()).await;
+    // As above: a text frame on /yjs (1003), invalid UTF-8 on /ws (1007).
+    for (path, bad, expected) in [
+        ("/yjs/pad", &b"hello"[..], 1003),
+        ("/ws", &[b'{', 0xff, b'}'][..], 1007),
+    ] {
+        let mut ws = RawWs::open(server.addr, path).await;
+        ws.send(OP_TEXT, bad).await;
+        let code = ws.until_close(SHORT).await.and_then(|f| f.close_code());
+        assert_eq!(code, Some(expected), "{path}");
+        // The client takes 300 ms to answer: meanwhile the connection stays open.
+        let mut chunk = [0; 64];
+        let read = tokio::time::timeout(Duration::from_millis(300), ws.stream.read(&mut chunk));
+        assert!(
+            read.await.is_err(),
+            "{path}: the server ended TCP before the client answered its close"
+        );
+        ws.send(OP_CLOSE, &close_payload(expected, "")).await;
+        let took = ws.time_to_eof(SHORT).await;
+        assert!(
+            took < Duration::from_millis(100),
+            "{path}: TCP closed {took:?} after the client's answer"
         );
     }
     server.stop().await.unwrap();
