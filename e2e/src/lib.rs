@@ -13,9 +13,11 @@
 //! [`node`] (a stock Yjs client under Node.js beside the browsers), [`page`] (scripts,
 //! navigation, new tabs), [`trunk`] (`trunk serve` with its proxies pointed at the test
 //! server, for the dev-loop test), [`console`] (the browser's console log, through
-//! chromedriver).
+//! chromedriver), [`cluster`] (node processes on a private Postgres and Redis, one of them
+//! killed).
 
 pub mod browser;
+pub mod cluster;
 pub mod console;
 pub mod driver;
 pub mod node;

@@ -12,8 +12,13 @@
 //! `--protocol tandem`: `hello` + `join` for all; publishers send `chat` (the payload as its
 //! text, with a `client_id`) and subscribers read `chat`. Publishers read what they get too.
 //! Deliveries counted are the subscribers' only, the same for every server.
+//!
+//! Against a cluster (`--url` lists its nodes) publishers use the first node and subscribers
+//! the others, so every delivery counted crossed nodes; `--server-pid` then lists the nodes
+//! (CPU summed), and `--aux-pid NAME=PID` adds Redis's and Postgres's CPU (`fanout/cpu.rs`).
+//! `--fixed-rate R` runs one step at R instead of the search.
 
-use crate::{cpu_secs, encode, join_tandem, quantile_ms, wire::RawWs};
+use crate::{encode, join_tandem, quantile_ms, wire::RawWs};
 use pool::{Pool, StepCmd};
 use std::{
     sync::{
@@ -25,6 +30,7 @@ use std::{
 use tandem_shared::{ClientMsg, ServerMsg};
 use tokio::sync::oneshot;
 
+mod cpu;
 mod pool;
 mod steps;
 
@@ -38,18 +44,29 @@ pub enum Protocol {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The server's WebSocket endpoint (`ws://HOST:PORT/ws`).
-    #[arg(long)]
-    url: String,
+    /// The server's WebSocket endpoint (`ws://HOST:PORT/ws`); several, comma-separated, for
+    /// a cluster: publishers connect to the first, subscribers round-robin to the others
+    /// (so that every delivery measured crosses nodes).
+    #[arg(long, value_delimiter = ',', required = true)]
+    url: Vec<String>,
     #[arg(long, value_enum, default_value = "tandem")]
     protocol: Protocol,
     #[arg(long, default_value_t = 1_000)]
     subscribers: usize,
     #[arg(long, default_value_t = 2)]
     publishers: usize,
-    /// The server's PID, for its CPU time.
+    /// The server's PID, for its CPU time; several, comma-separated (a cluster's nodes), are
+    /// summed.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// `NAME=PID` (repeatable): another process whose CPU time, with all its descendants'
+    /// (Postgres runs a process per connection), is reported per step as `aux_cpu_s.NAME`.
+    #[arg(long = "aux-pid", value_parser = cpu::parse_aux)]
+    aux_pid: Vec<(String, u32)>,
+    /// Run one step at exactly this rate (messages a second into the room) instead of the
+    /// rate search; its figures are the result's `fixed`.
     #[arg(long)]
-    server_pid: Option<u32>,
+    fixed_rate: Option<f64>,
     /// Seconds of sending per step.
     #[arg(long, default_value_t = 3.0)]
     step_secs: f64,
@@ -238,6 +255,17 @@ pub async fn run(args: Args) -> Result<(), String> {
         args.drain_secs,
         args.p99_ms
     );
+    if args.url.len() > 1 {
+        println!(
+            "  cluster of {}: publishers on {}, subscribers round-robin on the other {}",
+            args.url.len(),
+            args.url[0],
+            args.url.len() - 1
+        );
+    }
+    if let Some(rate) = args.fixed_rate {
+        println!("  one step at {rate} msg/s (no rate search)");
+    }
     let mut pool = Pool::open(&args, shared).await?;
     println!(
         "  {} connections open in {:.1} s",
@@ -245,7 +273,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         began.elapsed().as_secs_f64()
     );
     let search = steps::Search::new(&args, began);
-    let result = search.run(&mut pool).await?;
+    let result = match args.fixed_rate {
+        Some(rate) => search.fixed(&mut pool, rate).await?,
+        None => search.run(&mut pool).await?,
+    };
     println!("FANOUT-RESULT {result}");
     Ok(())
 }

@@ -23,6 +23,34 @@ pub struct Config {
     #[arg(long, env = "TANDEM_MEMORY_STORE")]
     pub memory_store: bool,
 
+    /// Cluster mode: Postgres as the system of record (chat history, seq counters, rooms'
+    /// rules, documents) instead of SQLite, e.g. `postgres://tandem@db/tandem`. Migrations
+    /// run at start.
+    #[arg(long, env = "TANDEM_POSTGRES_URL", hide_env_values = true)]
+    pub postgres: Option<String>,
+
+    /// Connections in this node's Postgres pool.
+    #[arg(long, env = "TANDEM_POSTGRES_POOL", default_value_t = 16)]
+    pub postgres_pool: u32,
+
+    /// Cluster mode: Redis between the nodes (fan-out of chat, presence, typing, document
+    /// updates and awareness; nodes' liveness), e.g. `redis://cache:6379/`. Needs
+    /// `--postgres`.
+    #[arg(long, env = "TANDEM_REDIS_URL", hide_env_values = true)]
+    pub redis: Option<String>,
+
+    /// Cluster mode: the public URL of every node (this one too), e.g.
+    /// `https://n1.example.com`; repeat the flag or separate with commas. The page is told
+    /// them and moves its sockets to another when its node stops answering (their origins
+    /// are allowed like `--allowed-origin`, and in the page's `connect-src`).
+    #[arg(long = "node-url", env = "TANDEM_NODE_URLS", value_delimiter = ',')]
+    pub node_urls: Vec<String>,
+
+    /// Cluster mode: a node not heard from for this long is dead and its members leave, in
+    /// milliseconds (heartbeats go out three times as often).
+    #[arg(long, env = "TANDEM_NODE_TTL_MS", default_value_t = 3_000)]
+    pub node_ttl_ms: u64,
+
     /// Directory of the built client (what `trunk build --release` writes).
     #[arg(long, env = "TANDEM_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
@@ -208,7 +236,25 @@ impl Config {
             idle: self.room_idle(),
             tick: Duration::from_millis(self.presence_tick_ms),
             list_max: self.presence_list_max,
+            shared_store: self.postgres.is_some(),
         }
+    }
+
+    /// The nodes' WebSocket origins (`ws://…`, `wss://…`), as the page connects to them.
+    pub fn node_ws_origins(&self) -> Vec<String> {
+        self.node_urls
+            .iter()
+            .filter_map(|u| {
+                let u = u.trim_end_matches('/');
+                u.strip_prefix("https://")
+                    .map(|h| format!("wss://{h}"))
+                    .or_else(|| u.strip_prefix("http://").map(|h| format!("ws://{h}")))
+            })
+            .collect()
+    }
+
+    pub fn node_ttl(&self) -> Duration {
+        Duration::from_millis(self.node_ttl_ms.max(300))
     }
 
     pub(crate) fn doc_limits(&self) -> crate::docs::Limits {
@@ -258,6 +304,26 @@ impl Config {
         }
         if self.outbox_capacity == 0 {
             return bad("--outbox-capacity must be positive");
+        }
+        if self.redis.is_some() && self.postgres.is_none() {
+            return bad("--redis needs --postgres: the nodes of a cluster share one store");
+        }
+        if self.postgres.is_some() && self.memory_store {
+            return bad("--memory-store and --postgres exclude each other");
+        }
+        if let Some(bad_url) = self.node_urls.iter().find(|u| {
+            let host = u
+                .strip_prefix("http://")
+                .or_else(|| u.strip_prefix("https://"))
+                .map(|h| h.trim_end_matches('/'));
+            host.is_none_or(|h| h.is_empty() || h.contains('/'))
+        }) {
+            return Err(crate::Error::Config(format!(
+                "--node-url {bad_url}: give an origin, http(s)://host[:port]"
+            )));
+        }
+        if self.postgres_pool == 0 {
+            return bad("--postgres-pool must be positive");
         }
         if self.doc_rate_bytes_per_sec > 0 && self.doc_rate_burst_bytes < self.doc_max_update {
             return bad("--doc-rate-burst-bytes must be at least --doc-max-update");

@@ -10,6 +10,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error("identity key: {0}")]
     Key(#[from] crate::identity::KeyError),
+    #[error("cluster: {0}")]
+    Redis(#[from] crate::broker::redis::RedisError),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -45,16 +45,23 @@ use std::{
 ///   of this host and port to `'self'`).
 /// - `frame-ancestors 'none'; object-src 'none'; base-uri 'none'`: no framing, no plugins, no
 ///   `<base>` redirecting relative URLs.
-pub(crate) fn policy(hashes: &[String]) -> String {
+///
+/// `connect`: other origins the page may open sockets to (a cluster's nodes, `ws(s)://…`).
+pub(crate) fn policy(hashes: &[String], connect: &[String]) -> String {
     let mut script = String::from("'self' 'wasm-unsafe-eval'");
     for h in hashes {
         script.push_str(" '");
         script.push_str(h);
         script.push('\'');
     }
+    let mut connect_src = String::from("'self'");
+    for origin in connect {
+        connect_src.push(' ');
+        connect_src.push_str(origin);
+    }
     format!(
         "default-src 'self'; script-src {script}; style-src-attr 'unsafe-inline'; \
-         connect-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+         connect-src {connect_src}; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
     )
 }
 
@@ -150,14 +157,17 @@ type Stamp = Option<(u64, Option<SystemTime>)>;
 /// The page's policy, recomputed when `index.html` changes.
 struct Page {
     index: PathBuf,
+    /// The cluster's nodes, where the page may move its sockets.
+    connect: Vec<String>,
     /// One per worker (a worker is one thread, and nothing awaits while this is borrowed).
     cached: RefCell<(Stamp, HeaderValue)>,
 }
 
 impl Page {
-    fn new(index: PathBuf) -> Page {
+    fn new(index: PathBuf, connect: Vec<String>) -> Page {
         let page = Page {
             index,
+            connect,
             cached: RefCell::new((None, HeaderValue::from_static(""))),
         };
         page.load(page.stamp());
@@ -172,7 +182,7 @@ impl Page {
     fn load(&self, stamp: Stamp) {
         // No page (or an unreadable one): no inline script is allowed.
         let html = std::fs::read_to_string(&self.index).unwrap_or_default();
-        let csp = policy(&inline_script_hashes(&html));
+        let csp = policy(&inline_script_hashes(&html), &self.connect);
         // unwrap: the policy is ASCII (base64 hashes and fixed text).
         let value = HeaderValue::from_str(&csp).unwrap();
         *self.cached.borrow_mut() = (stamp, value);
@@ -216,10 +226,10 @@ pub(crate) struct SecurityHeaders {
 
 impl SecurityHeaders {
     /// For the client served from `static_dir` (its `index.html` is read now and whenever
-    /// it changes).
-    pub(crate) fn new(static_dir: &Path) -> SecurityHeaders {
+    /// it changes), which may open sockets to `connect` too.
+    pub(crate) fn new(static_dir: &Path, connect: Vec<String>) -> SecurityHeaders {
         SecurityHeaders {
-            page: Rc::new(Page::new(static_dir.join("index.html"))),
+            page: Rc::new(Page::new(static_dir.join("index.html"), connect)),
         }
     }
 }
@@ -299,7 +309,7 @@ mod tests {
 
     #[test]
     fn policy_lists_the_hashes() {
-        let csp = policy(&["sha256-AAAA".to_owned(), "sha256-BBBB".to_owned()]);
+        let csp = policy(&["sha256-AAAA".to_owned(), "sha256-BBBB".to_owned()], &[]);
         assert!(
             csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-AAAA' 'sha256-BBBB';"),
             "{csp}"
@@ -307,6 +317,8 @@ mod tests {
         // Inline code is allowed nowhere else than in `style` attributes.
         assert_eq!(csp.matches("'unsafe-inline'").count(), 1, "{csp}");
         assert!(csp.contains("style-src-attr 'unsafe-inline';"), "{csp}");
-        assert!(!policy(&[]).contains("sha256"));
+        assert!(!policy(&[], &[]).contains("sha256"));
+        let nodes = ["ws://n2:8080".to_owned()];
+        assert!(policy(&[], &nodes).contains("connect-src 'self' ws://n2:8080;"));
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod broker;
+mod cluster;
 mod config;
 pub mod docs;
 mod error;
@@ -25,11 +26,11 @@ mod ws;
 pub use config::Config;
 pub use error::Error;
 
-use broker::LocalBroker;
+use broker::{redis::RedisBroker, Broker, LocalBroker, NodeId};
 use docs::Docs;
 use rooms::Rooms;
 use std::sync::Arc;
-use store::{MemoryStore, SqliteStore, Store};
+use store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use ws::session::Shared;
 
@@ -55,27 +56,62 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     config.validate()?;
-    let store: Arc<dyn Store> = if config.memory_store {
-        Arc::new(MemoryStore::default())
-    } else {
-        Arc::new(SqliteStore::open(&config.data_dir)?)
+    // A page from one node opens its sockets on the others when its node is gone.
+    let mut config = config;
+    config
+        .allowed_origins
+        .extend(config.node_urls.iter().cloned());
+    let store: Arc<dyn Store> = match &config.postgres {
+        Some(url) => {
+            let (url, pool) = (url.clone(), config.postgres_pool);
+            let connect = move || PostgresStore::connect(&url, pool);
+            let store = tokio::task::spawn_blocking(connect)
+                .await
+                .map_err(|e| Error::Config(format!("postgres: {e}")))??;
+            Arc::new(store)
+        }
+        None if config.memory_store => Arc::new(MemoryStore::default()),
+        None => Arc::new(SqliteStore::open(&config.data_dir)?),
+    };
+    // The cluster's links and tasks, stopped after the rooms and documents (so that what
+    // they relay on the way out still goes).
+    let cluster_tasks = TaskTracker::new();
+    let cluster_stop = CancellationToken::new();
+    let (broker, inbound): (Arc<dyn Broker>, _) = match &config.redis {
+        Some(url) => {
+            let node: NodeId = rand::random();
+            let (broker, inbound) =
+                RedisBroker::start(url, node, &cluster_tasks, cluster_stop.clone()).await?;
+            tracing::info!(node, "cluster node");
+            (Arc::new(broker), Some(inbound))
+        }
+        None => (Arc::new(LocalBroker::default()), None),
     };
     let key = identity::load_or_create_key(&config.secret_path())?;
     let identities = Arc::new(identity::Identities::new(&key, config.token_ttl()));
     let app_keys = config.app_keys()?.map(Arc::new);
     let book = access::AccessBook::new(store.clone());
     let docs = Docs::new(
-        store.clone(),
+        (store.clone(), broker.clone()),
         book.clone(),
         config.room_idle(),
         config.doc_limits(),
     );
     let rooms = Rooms::new(
         store,
-        Arc::new(LocalBroker::default()),
+        broker.clone(),
         (book, docs.clone()),
         config.room_settings(),
     );
+    if let Some(inbound) = inbound {
+        let router = cluster::Router {
+            broker: broker.clone(),
+            rooms: rooms.clone(),
+            docs: docs.clone(),
+            ttl: config.node_ttl(),
+        };
+        cluster_tasks.spawn(router.run(inbound, cluster_stop.clone()));
+    }
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -98,7 +134,10 @@ pub async fn run(
         actix_web::App::new()
             // Inside the headers, so that its 403 carries them too.
             .wrap(actix_web::middleware::from_fn(hostcheck::check))
-            .wrap(headers::SecurityHeaders::new(&shared.config.static_dir))
+            .wrap(headers::SecurityHeaders::new(
+                &shared.config.static_dir,
+                shared.config.node_ws_origins(),
+            ))
             .configure(move |cfg| http::configure(cfg, shared))
     })
     .workers(workers)
@@ -137,6 +176,18 @@ pub async fn run(
     }
     if !docs_done {
         tracing::warn!("documents did not finish in time");
+    }
+    if broker.node().is_some() {
+        // The others forget this node's members now rather than at its silence.
+        broker.relay(None, broker::Relay::Gone);
+        cluster_stop.cancel();
+        cluster_tasks.close();
+        if tokio::time::timeout(timeout, cluster_tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("cluster links did not finish in time");
+        }
     }
     tracing::info!("stopped");
     Ok(())

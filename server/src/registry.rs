@@ -141,6 +141,18 @@ impl<C: Send + 'static> Registry<C> {
         }
     }
 
+    /// The rooms with a live task now.
+    pub(crate) fn live_names(&self) -> Vec<RoomName> {
+        self.state.lock().live.keys().cloned().collect()
+    }
+
+    /// Queue a command made by `cmd` for every live task (those that are live now).
+    pub(crate) async fn send_to_all(&self, cmd: impl Fn() -> C) {
+        for room in self.live_names() {
+            self.send_if_live(&room, cmd()).await;
+        }
+    }
+
     fn handle(&self, room: &RoomName, spawn: &impl Fn(Slot<C>) -> TaskFuture) -> Option<Handle<C>> {
         let mut state = self.state.lock();
         if let Some(h) = state.live.get(room) {

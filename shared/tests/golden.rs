@@ -145,6 +145,18 @@ fn server_messages() {
             user_id: "u1".into(),
             token: "t.k.n".into(),
             heartbeat_ms: 5000,
+            nodes: Vec::new(),
+        },
+    );
+    // A cluster's node adds where else to connect.
+    check(
+        r#"{"type":"welcome","protocol_version":1,"user_id":"u1","token":"t","heartbeat_ms":5000,"nodes":["ws://n1:8080","wss://n2.example"]}"#,
+        ServerMsg::Welcome {
+            protocol_version: 1,
+            user_id: "u1".into(),
+            token: "t".into(),
+            heartbeat_ms: 5000,
+            nodes: vec!["ws://n1:8080".into(), "wss://n2.example".into()],
         },
     );
     check(

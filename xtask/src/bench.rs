@@ -1,10 +1,14 @@
-//! `cargo xtask bench [fanout|memory|storm] [OPTIONS]`: the measurements of README's "Tests
-//! and benchmarks". Servers run pinned to core 1 (`taskset`), and for fan-out in a cgroup
-//! capped at 0.5 CPU (`launch.rs`); the load generator (`tandem-loadgen`) runs on core 0 and
-//! prints a `…-RESULT {json}` line that the tables here are made from. `fanout.rs`: Tandem
+//! `cargo xtask bench [fanout|memory|storm] [OPTIONS]` and `cargo xtask bench --cluster`:
+//! the measurements of README's "Tests and benchmarks". Servers run pinned to core 1
+//! (`taskset`), and for fan-out in a cgroup capped at 0.5 CPU (`launch.rs`); the load
+//! generator (`tandem-loadgen`) runs on core 0 and prints a `…-RESULT {json}` line that the
+//! tables here are made from. `fanout.rs`: Tandem
 //! against the baselines, rounds in rotated order, ratios per round. `memory.rs`: RSS per idle
-//! connection, and the limit probe.
+//! connection, and the limit probe. `cluster.rs` (`--cluster`): one room over 3 cluster
+//! nodes against 1 node, on a private Postgres and Redis; `cluster_report.rs` its tables.
 
+mod cluster;
+mod cluster_report;
 mod fanout;
 mod launch;
 mod memory;
@@ -30,6 +34,10 @@ struct Opts {
     /// Also build the server with glibc's malloc and with mimalloc (jemalloc is its
     /// default), and measure memory with each.
     allocators: bool,
+    /// `--cluster`: the cluster bench instead of the parts.
+    cluster: bool,
+    /// The cluster bench's fixed rate, messages a second into the room.
+    cluster_rate: f64,
 }
 
 impl Opts {
@@ -42,6 +50,8 @@ impl Opts {
             probe_conns: None,
             build: true,
             allocators: false,
+            cluster: false,
+            cluster_rate: 200.0,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -63,11 +73,24 @@ impl Opts {
                 "--probe-conns" => o.probe_conns = Some(number(value("a count")?)? as usize),
                 "--no-build" => o.build = false,
                 "--allocators" => o.allocators = true,
+                "--cluster" => o.cluster = true,
+                "--cluster-rate" => {
+                    let v = value("messages a second")?;
+                    o.cluster_rate = v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|r| r.is_finite() && *r > 0.0)
+                        .ok_or_else(|| format!("{flag} {v}: a positive number"))?;
+                }
                 other => return Err(format!("bench: unknown option {other}\n{}", crate::USAGE)),
             }
         }
         if o.subscribers.is_empty() {
-            o.subscribers = vec![1_000, 10_000];
+            o.subscribers = if o.cluster {
+                vec![300]
+            } else {
+                vec![1_000, 10_000]
+            };
         }
         if o.server_bins.is_empty() {
             o.server_bins.push(SERVER_BIN.into());
@@ -111,7 +134,15 @@ pub(crate) fn bench(args: &[String]) -> Result {
         _ => ("all", args),
     };
     let mut o = Opts::parse(rest)?;
+    if o.cluster && part != "all" {
+        return Err(format!(
+            "bench: --cluster is a measurement of its own, not of {part}"
+        ));
+    }
     o.build()?;
+    if o.cluster {
+        return cluster::run(&o);
+    }
     match part {
         "fanout" => fanout::run(&o),
         "memory" => memory::run(&o),

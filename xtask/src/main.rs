@@ -23,7 +23,8 @@ pub(crate) const USAGE: &str = "usage: cargo xtask <command>
   run        build the client, start the server on its defaults, print the URL
   test       install what is missing, then run every check and test (what CI runs)
   browser    only the client's browser tests (wasm-bindgen-test, headless Chromium)
-  e2e        only the multi-browser end-to-end tests (builds the client first)
+  e2e        only the multi-browser end-to-end tests (builds the client and the release
+             server first)
   bench [PART] [OPTIONS]
              measure, servers pinned to a core and capped at 0.5 CPU; PART is one of
                fanout   Tandem's room path against uWebSockets.js and a naive actix-ws
@@ -38,6 +39,10 @@ pub(crate) const USAGE: &str = "usage: cargo xtask <command>
              another allocator's build; repeatable for memory), --max-secs S (per server
              and subscriber count, default 180), --probe-conns N, --no-build,
              --allocators (memory also with glibc malloc and mimalloc builds)
+  bench --cluster [--cluster-rate R]
+             one room over 3 cluster nodes against 1 (private Postgres + Redis):
+             cross-node p50/p99 at R msg/s (default 200), max deliveries/s, node, Redis
+             and Postgres CPU
   autobahn   run the Autobahn|TestSuite cases (kosoku) against /echo
   tools      only install what is missing
   strip-wasm [DIR]
@@ -159,6 +164,8 @@ fn test() -> Result {
 
 fn e2e() -> Result {
     build_client()?;
+    // The cluster scenario runs node processes of the release server.
+    build_server()?;
     e2e_tests()
 }
 

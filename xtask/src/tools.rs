@@ -102,6 +102,7 @@ pub(crate) fn ensure_all(for_tests: bool) -> Result {
         ensure_python_tools()?;
         ensure_browser()?;
         ensure_node()?;
+        ensure_cluster_servers()?;
     }
     Ok(())
 }
@@ -118,6 +119,13 @@ fn ensure_browser() -> Result {
         ));
     }
     Ok(())
+}
+
+/// Redis and Postgres for the cluster tests and `cargo xtask bench --cluster`, from Debian's
+/// packages. The tests never use the system services the packages may start: they start
+/// private instances on free ports in temporary directories (the `testbed` crate).
+pub(crate) fn ensure_cluster_servers() -> Result {
+    apt_install(&["redis-server", "postgresql"])
 }
 
 /// The stock Yjs peers the interop, golden and e2e tests run under Node.js.

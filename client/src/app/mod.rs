@@ -273,6 +273,10 @@ impl App {
     }
 
     fn socket_event(&mut self, event: SocketEvent<ServerMsg>) {
+        if let SocketEvent::Message(ServerMsg::Welcome { nodes, .. }) = &event {
+            // A cluster: where the sockets go if this node stops answering.
+            crate::net::nodes::set(nodes.clone());
+        }
         if let SocketEvent::Message(ServerMsg::Hello { user_id, token, .. }) = &event {
             // The identity in force: its token is the browser's from now on (every tab's).
             if let Some(token) = token {

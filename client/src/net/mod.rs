@@ -1,7 +1,8 @@
 //! The network: [`Socket`], the page's one reconnecting WebSocket type ([`socket`]; the page
 //! events it follows in [`page`]), and the two protocols it carries: the chat's JSON
 //! messages on `/ws` ([`Chat`]) and a room document's y-websocket frames on
-//! `/yjs/<room>` ([`Doc`]).
+//! `/yjs/<room>` ([`Doc`]). In a cluster a socket whose node stops answering moves to
+//! another ([`nodes`]).
 //!
 //! ```no_run
 //! use tandem_client::net::{self, Chat, Socket, SocketEvent};
@@ -16,6 +17,7 @@
 //! drop(socket); // closes the connection and stops reconnecting
 //! ```
 
+pub mod nodes;
 mod page;
 pub mod socket;
 

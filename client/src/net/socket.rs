@@ -113,6 +113,7 @@ impl<P: Protocol> Socket<P> {
             on_event,
             commands: rx,
             closed_by: None,
+            at: 0,
         };
         spawn_local(link.run());
         Socket { commands }
@@ -150,6 +151,8 @@ struct Link<P: Protocol> {
     commands: UnboundedReceiver<Command<P::Out>>,
     /// How the last connection was closed, if the server said.
     closed_by: Option<CloseFrame>,
+    /// Which of the candidate nodes served last (0: the socket's own URL).
+    at: usize,
 }
 
 impl<P: Protocol> Link<P> {
@@ -206,9 +209,26 @@ impl<P: Protocol> Link<P> {
         }
     }
 
-    /// Open the socket and send the hello; `None` if that fails or takes too long.
-    async fn connect(&self) -> Option<WebSocket> {
-        let mut ws = WebSocket::open(&self.protocol.url(&self.url)).ok()?;
+    /// Open the socket and send the hello: on the node that served last, else on each of
+    /// the cluster's other nodes in turn ([`super::nodes`]); `None` if none answers.
+    async fn connect(&mut self) -> Option<WebSocket> {
+        let candidates = super::nodes::candidates(&self.url);
+        for k in 0..candidates.len() {
+            let i = (self.at + k) % candidates.len();
+            if let Some(ws) = self.open_on(&candidates[i]).await {
+                if i != self.at {
+                    web_sys::console::info_1(&format!("tandem: moved to {}", candidates[i]).into());
+                }
+                self.at = i;
+                return Some(ws);
+            }
+        }
+        None
+    }
+
+    /// One attempt on `base`.
+    async fn open_on(&self, base: &str) -> Option<WebSocket> {
+        let mut ws = WebSocket::open(&self.protocol.url(base)).ok()?;
         let opened = {
             // The sink is ready once the socket is open (or has failed).
             let ready = poll_fn(|cx| Pin::new(&mut ws).poll_ready(cx));

@@ -1,6 +1,7 @@
 //! The room's connections: subscribers (in `fanout.rs`), publishers that send a step when
 //! told and read between steps, and the `Pool` that opens them and reopens those a failed
-//! step closed.
+//! step closed. With several URLs (a cluster) publishers use the first and subscribers the
+//! others in turn.
 
 use super::{
     encode, join_tandem, payload, subscriber, Args, ClientMsg, Protocol, Shared, Stamp, Sub,
@@ -135,7 +136,9 @@ pub(super) struct PubSlot {
 
 /// Every connection of the room.
 pub(super) struct Pool {
-    url: String,
+    /// Publishers connect to the first; subscribers to the others round-robin (to the
+    /// first too when it is the only one).
+    urls: Vec<String>,
     pub(super) shared: Arc<Shared>,
     pub(super) subs: Vec<Arc<Sub>>,
     pub(super) pubs: Vec<PubSlot>,
@@ -144,7 +147,7 @@ pub(super) struct Pool {
 impl Pool {
     pub(super) async fn open(args: &Args, shared: Arc<Shared>) -> Result<Pool, String> {
         let mut pool = Pool {
-            url: args.url.clone(),
+            urls: args.url.clone(),
             shared,
             subs: (0..args.subscribers).map(|_| Arc::default()).collect(),
             pubs: Vec::new(),
@@ -166,11 +169,17 @@ impl Pool {
             .filter(|&i| self.subs[i].closed.load(Relaxed) || Arc::strong_count(&self.subs[i]) == 1)
             .collect();
         let shared = &self.shared;
-        let url = &self.url;
+        let urls = &self.urls;
+        let sub_urls = if urls.len() > 1 {
+            &urls[1..]
+        } else {
+            &urls[..]
+        };
         // Each subscriber reads (and answers pings) from the moment it is open: opening
         // 10,000 takes longer than the server's heartbeat timeout.
         let opened: Vec<(usize, Result<Arc<Sub>, String>)> = stream::iter(dead)
             .map(|i| async move {
+                let url = &sub_urls[i % sub_urls.len()];
                 let ws = connect(shared, url, &format!("sub{i}")).await;
                 let sub = ws.map(|ws| {
                     let sub: Arc<Sub> = Arc::default();
@@ -189,7 +198,7 @@ impl Pool {
         let mut pubs = 0;
         for (id, slot) in self.pubs.iter_mut().enumerate() {
             if slot.steps.is_closed() {
-                let ws = connect(shared, url, &format!("pub{id}")).await?;
+                let ws = connect(shared, &urls[0], &format!("pub{id}")).await?;
                 let (tx, rx) = mpsc::channel(1);
                 let seq = slot.seq.clone();
                 tokio::spawn(publisher(ws, id, seq, shared.clone(), rx));

@@ -1,6 +1,7 @@
-//! The rate search, and one step: heal the room, send, drain, tally, let the backlog settle.
+//! The rate search (or one step at `--fixed-rate`), and one step: heal the room, send,
+//! drain, tally, let the backlog settle.
 
-use super::{cpu_secs, oneshot, quantile_ms, Args, Pool, StepCmd, MAX_STEPS};
+use super::{cpu, oneshot, quantile_ms, Args, Pool, StepCmd, MAX_STEPS};
 use serde_json::{json, Value};
 use std::{
     sync::atomic::Ordering::Relaxed,
@@ -28,6 +29,8 @@ struct Step {
     wall_s: f64,
     server_cpu_s: Option<f64>,
     gen_cpu_s: Option<f64>,
+    /// Each `--aux-pid` process tree's CPU seconds over the step, in their order.
+    aux_cpu_s: Vec<Option<f64>>,
     late_ms: f64,
     pass: bool,
     why: String,
@@ -38,7 +41,12 @@ impl Step {
         self.delivered as f64 / self.send_secs
     }
 
-    fn json(&self) -> Value {
+    fn json(&self, aux: &[(String, u32)]) -> Value {
+        let aux_cpu: serde_json::Map<String, Value> = aux
+            .iter()
+            .zip(&self.aux_cpu_s)
+            .map(|((name, _), c)| (name.clone(), json!(c)))
+            .collect();
         let per_cpu = self
             .server_cpu_s
             .filter(|c| *c > 0.0)
@@ -55,6 +63,7 @@ impl Step {
             "deliveries_per_cpu_s": per_cpu,
             "server_cpu_share": self.server_cpu_s.map(|c| c / self.wall_s),
             "gen_cpu_share": self.gen_cpu_s.map(|c| c / self.wall_s),
+            "aux_cpu_s": aux_cpu,
             "wall_s": self.wall_s,
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
@@ -85,6 +94,30 @@ impl<'a> Search<'a> {
     fn time_left(&self) -> bool {
         let step = self.args.step_secs + self.args.drain_secs + 2.0;
         self.began.elapsed().as_secs_f64() + step < self.args.max_secs as f64
+    }
+
+    /// One step at `rate`, if there is time for it.
+    pub(super) async fn fixed(mut self, pool: &mut Pool, rate: f64) -> Result<Value, String> {
+        let step = if self.time_left() {
+            Some(self.step(pool, rate).await?)
+        } else {
+            println!(
+                "  time cap of {} s reached: no time for the step",
+                self.args.max_secs
+            );
+            None
+        };
+        let aux = &self.args.aux_pid;
+        Ok(json!({
+            "protocol": format!("{:?}", self.args.protocol).to_lowercase(),
+            "subscribers": self.args.subscribers,
+            "publishers": self.args.publishers,
+            "nodes": self.args.url.len(),
+            "fixed": step.as_ref().map(|s| s.json(aux)),
+            "steps": self.next,
+            "capped": step.is_none(),
+            "elapsed_s": self.began.elapsed().as_secs_f64(),
+        }))
     }
 
     pub(super) async fn run(mut self, pool: &mut Pool) -> Result<Value, String> {
@@ -142,12 +175,14 @@ impl<'a> Search<'a> {
                 self.args.max_secs
             );
         }
+        let aux = &self.args.aux_pid;
         Ok(json!({
             "protocol": format!("{:?}", self.args.protocol).to_lowercase(),
             "subscribers": self.args.subscribers,
             "publishers": self.args.publishers,
-            "max": best.as_ref().map(Step::json),
-            "half": half.as_ref().map(Step::json),
+            "nodes": self.args.url.len(),
+            "max": best.as_ref().map(|s| s.json(aux)),
+            "half": half.as_ref().map(|s| s.json(aux)),
             "first_failing_rate_msgs": fail,
             "steps": self.next,
             "capped": capped,
@@ -167,9 +202,19 @@ impl<'a> Search<'a> {
         self.next += 1;
         let s = self.measure(pool, k, rate).await;
         let subs = pool.subs.len() as f64;
+        let aux: String = self
+            .args
+            .aux_pid
+            .iter()
+            .zip(&s.aux_cpu_s)
+            .map(|((name, _), c)| {
+                let c = c.map_or("?".into(), |c| format!("{c:.2}"));
+                format!(" · {name} {c} CPU-s")
+            })
+            .collect();
         println!(
             "  step {k:2}: {rate:8.1} msg/s = {:9.0} deliveries/s offered: {} · got {:.0}/s, \
-             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms · server {} · generator {}",
+             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms · server {} · generator {}{aux}",
             rate * subs,
             if s.pass {
                 "pass".to_owned()
@@ -196,8 +241,9 @@ impl<'a> Search<'a> {
         let shared = &pool.shared;
         let count = (rate * a.step_secs).round().max(1.0) as u64;
         let subs = pool.subs.clone();
-        let cpu0 = a.server_pid.and_then(cpu_secs);
-        let gen0 = cpu_secs(std::process::id());
+        let cpu0 = cpu::sum_secs(&a.server_pid);
+        let aux0 = cpu::aux_secs(&a.aux_pid);
+        let gen0 = crate::cpu_secs(std::process::id());
         let t0 = Instant::now() + Duration::from_millis(20);
         let mut replies = Vec::new();
         let mut errors = Vec::new();
@@ -232,12 +278,15 @@ impl<'a> Search<'a> {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let wall_s = t0.elapsed().as_secs_f64();
-        let server_cpu_s = a
-            .server_pid
-            .and_then(cpu_secs)
-            .zip(cpu0)
+        let server_cpu_s = cpu::sum_secs(&a.server_pid).zip(cpu0).map(|(b, a)| b - a);
+        let aux_cpu_s = cpu::aux_secs(&a.aux_pid)
+            .into_iter()
+            .zip(aux0)
+            .map(|(b, a)| Some(b? - a?))
+            .collect();
+        let gen_cpu_s = crate::cpu_secs(std::process::id())
+            .zip(gen0)
             .map(|(b, a)| b - a);
-        let gen_cpu_s = cpu_secs(std::process::id()).zip(gen0).map(|(b, a)| b - a);
         let (mut delivered, mut lost, mut closed, mut disorder) = (0, 0, 0, 0);
         let mut lat = Vec::with_capacity(expected as usize);
         let mut why_closed = None;
@@ -291,6 +340,7 @@ impl<'a> Search<'a> {
             wall_s,
             server_cpu_s,
             gen_cpu_s,
+            aux_cpu_s,
             late_ms,
             pass: why.is_empty(),
             why: why.join(", "),

@@ -95,8 +95,13 @@ impl AccessBook {
         change: impl FnOnce(&mut RoomAccess) -> Result<R, Denied>,
     ) -> Result<Result<R, Denied>, Unavailable> {
         let _one_at_a_time = self.inner.writes.lock().await;
-        let watched = self.watch(room).await?;
-        let mut rules = RoomAccess::clone(&watched.borrow());
+        self.watch(room).await?;
+        // Read afresh: in a cluster another node may have changed them since.
+        let name = room.clone();
+        let mut rules = self
+            .on_blocking_pool(move |s| s.load_access(&name))
+            .await?
+            .unwrap_or_else(|| RoomAccess::unrecorded(room.as_str()));
         let result = match change(&mut rules) {
             Ok(r) => r,
             Err(denied) => return Ok(Err(denied)),
@@ -108,6 +113,24 @@ impl AccessBook {
             tx.send_replace(Arc::new(rules));
         }
         Ok(Ok(result))
+    }
+
+    /// Read the room's rules again from the store (another node changed them) and publish
+    /// them, if anyone here watches the room.
+    pub async fn reload(&self, room: &RoomName) -> Result<(), Unavailable> {
+        if !self.inner.rooms.lock().contains_key(room) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.inner.writes.lock().await;
+        let name = room.clone();
+        let loaded = self
+            .on_blocking_pool(move |s| s.load_access(&name))
+            .await?
+            .unwrap_or_else(|| RoomAccess::unrecorded(room.as_str()));
+        if let Some(tx) = self.inner.rooms.lock().get(room) {
+            tx.send_replace(Arc::new(loaded));
+        }
+        Ok(())
     }
 
     /// Record a new room's rules (a private room just created).

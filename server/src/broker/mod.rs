@@ -1,14 +1,18 @@
 //! Fan-out: delivering a room's encoded frames to the connections subscribed to it.
 //!
-//! [`Broker`] is the seam for scale-out (a Redis backplane publishes to other nodes too);
-//! [`LocalBroker`] is the embedded in-process implementation. A frame is encoded once and
+//! [`Broker`] is the seam for scale-out: [`LocalBroker`] is the embedded in-process
+//! implementation, [`redis::RedisBroker`] the cluster's (local fan-out, and [`Relay`]
+//! events to the other nodes through Redis). A frame is encoded once and
 //! shared ([`Frame`] clones are reference-counted); delivery never awaits a recipient.
 
 mod local;
 mod queue;
+pub mod redis;
+pub mod relay;
 
 pub use local::LocalBroker;
 pub(crate) use queue::Rx;
+pub use relay::{NodeId, Relay};
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -131,6 +135,13 @@ pub trait Broker: Send + Sync + 'static {
             self.unsubscribe(room, *conn);
         }
     }
+    /// This node's id in a cluster; `None` in one process (nothing is relayed).
+    fn node(&self) -> Option<NodeId> {
+        None
+    }
+    /// Tell the other nodes (without waiting; see [`redis::RedisBroker`] for what happens
+    /// when they cannot be told). `room`: the room or document it is about.
+    fn relay(&self, _room: Option<&RoomName>, _relay: Relay) {}
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub(super) const MAX_IDS_PER_CONN: usize = 8;
 /// Largest awareness state kept for one client id, in bytes of JSON (a stock client's name,
 /// color and cursor take well under 1 KiB); a bigger one is refused.
 pub(super) const MAX_STATE_BYTES: usize = 16 * 1024;
+/// Connection ids from here up stand for other nodes of a cluster (one each): their
+/// awareness states are relayed through them, without the per-connection claim limit.
+pub(crate) const REMOTE_BASE: ConnId = 1 << 62;
 /// Removed ids remembered (with their last clock) so a late echo cannot revive them.
 const MAX_TOMBSTONES: usize = 4096;
 /// What y-protocols sends as the state of a removed entry.
@@ -174,7 +177,7 @@ impl Presence {
                     {
                         continue; // a late echo of a state that has left
                     }
-                    if owned >= MAX_IDS_PER_CONN {
+                    if owned >= MAX_IDS_PER_CONN && conn < REMOTE_BASE {
                         out.refused.push(id);
                         continue;
                     }

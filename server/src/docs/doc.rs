@@ -7,7 +7,7 @@
 //! ([`Rejected::Poisoned`]) and the task reloads it from the store, which holds exactly what
 //! was applied before.
 
-use super::awareness::{Coalesced, Presence};
+use super::awareness::{Coalesced, Presence, REMOTE_BASE};
 use super::Close;
 use crate::broker::ConnId;
 use crate::store::StoredDoc;
@@ -265,13 +265,19 @@ impl SharedDoc {
 
     /// Relay the batch's awareness changes: the latest state of each client id, one frame per
     /// connection they came from, to everyone else.
-    pub(super) fn relay_awareness(&mut self, out: &mut Vec<Output>) {
+    /// Returns the changes from this node's own connections, encoded, for the other nodes.
+    pub(super) fn relay_awareness(&mut self, out: &mut Vec<Output>) -> Vec<Vec<u8>> {
+        let mut ours = Vec::new();
         for (from, update) in self.relay.take() {
+            if from < REMOTE_BASE {
+                ours.push(update.encode_v1());
+            }
             out.push(Output::All {
                 except: Some(from),
                 frame: encode(&Message::Awareness(update)),
             });
         }
+        ours
     }
 
     /// Query awareness: send every current state.
@@ -294,11 +300,53 @@ impl SharedDoc {
         std::mem::take(&mut self.unstored)
     }
 
-    /// `updates` were stored with ids `log.last_id + 1 ..`.
-    pub(super) fn stored(&mut self, updates: &[Vec<u8>]) {
-        self.log.last_id += updates.len() as u64;
+    /// `updates` were stored with ids `first ..`. Returns false if other nodes' updates were
+    /// stored in between (ids after `log.last_id`, before `first`): this replica lacks them
+    /// and must read them from the store.
+    pub(super) fn stored(&mut self, first: u64, updates: &[Vec<u8>]) -> bool {
         self.log.entries += updates.len();
         self.log.bytes += updates.iter().map(Vec::len).sum::<usize>();
+        let next = first == self.log.last_id + 1;
+        if next {
+            self.log.last_id += updates.len() as u64;
+        }
+        next
+    }
+
+    /// An update stored by another node (or read back from the store) under `id`: apply it
+    /// and relay what was new in it to every connection here. It is not stored again.
+    pub(super) fn apply_remote(
+        &mut self,
+        id: u64,
+        bytes: &[u8],
+        out: &mut Vec<Output>,
+    ) -> Result<(), LoadError> {
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+            let mut txn = self.doc.transact_mut();
+            txn.apply_update(update).map_err(|e| e.to_string())?;
+            let new = txn.encode_update_v1();
+            txn.commit();
+            Ok::<_, String>(new)
+        }));
+        let new = match applied {
+            Ok(Ok(new)) => new,
+            Ok(Err(e)) => return Err(LoadError(format!("update {id}: {e}"))),
+            Err(_panic) => return Err(LoadError(format!("update {id}: yrs panicked"))),
+        };
+        if id > self.log.last_id {
+            self.log.last_id = id;
+            self.log.entries += 1;
+            self.log.bytes += bytes.len();
+        }
+        if !is_noop(&new) {
+            self.size += new.len();
+            out.push(Output::All {
+                except: None,
+                frame: encode(&Message::Sync(SyncMessage::Update(new))),
+            });
+        }
+        Ok(())
     }
 
     pub(super) fn needs_compaction(&self) -> bool {

@@ -55,7 +55,7 @@ fn applies_relays_to_others_and_stores_only_what_is_new() {
     assert_eq!(out.len(), 1);
     let unstored = d.take_unstored();
     assert_eq!(unstored.len(), 1);
-    d.stored(&unstored);
+    assert!(d.stored(1, &unstored), "the next id");
     assert_eq!((d.log.last_id, d.log.entries), (1, 1));
 
     // Reloading snapshot + log gives the same text.
@@ -118,7 +118,7 @@ fn compaction_is_due_after_enough_updates() {
         apply(&mut d, 1, &insert(c, "z"), &mut out).unwrap();
     }
     let u = d.take_unstored();
-    d.stored(&u);
+    assert!(d.stored(1, &u));
     assert!(d.needs_compaction());
     let snap = d.snapshot();
     d.compacted(snap.len());
@@ -131,4 +131,26 @@ fn compaction_is_due_after_enough_updates() {
     let reloaded = SharedDoc::load(&stored, LIMITS).unwrap();
     assert_eq!(reloaded.text(), "zzz");
     assert_eq!(reloaded.log.last_id, 3);
+}
+
+/// In a cluster: updates stored by other nodes are applied and relayed to everyone here,
+/// not stored again, and a store that numbered ours past the last id seen says so.
+#[test]
+fn remote_updates_apply_and_ids_that_skip_show_a_gap() {
+    let mut d = SharedDoc::load(&StoredDoc::default(), LIMITS).unwrap();
+    let mut out = Vec::new();
+    let theirs = insert(9, "from another node");
+    d.apply_remote(1, &theirs, &mut out).unwrap();
+    assert!(matches!(&out[..], [Output::All { except: None, .. }]));
+    assert_eq!((d.log.last_id, d.take_unstored().len()), (1, 0));
+    assert_eq!(d.text(), "from another node");
+    // The same again changes nothing and relays nothing.
+    out.clear();
+    d.apply_remote(1, &theirs, &mut out).unwrap();
+    assert!(out.is_empty());
+    // Ours stored as 3: 2 (another node's) is missing here.
+    apply(&mut d, 1, &insert(1, "x"), &mut out).unwrap();
+    let ours = d.take_unstored();
+    assert!(!d.stored(3, &ours), "a gap");
+    assert_eq!(d.log.last_id, 1, "not past the gap until it is read");
 }

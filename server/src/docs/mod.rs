@@ -17,7 +17,7 @@ pub(crate) use awareness::valid_state as valid_awareness_state;
 pub(crate) use doc::Limits;
 
 use crate::access::{AccessBook, Who};
-use crate::broker::{ConnId, Outbox};
+use crate::broker::{Broker, ConnId, NodeId, Outbox, Relay};
 use crate::registry::{Registry, Slot, TaskFuture};
 use crate::store::Store;
 use bytes::Bytes;
@@ -124,6 +124,15 @@ enum Command {
     Disconnect {
         conn: ConnId,
     },
+    /// Cluster: another node's update or awareness.
+    Remote {
+        node: NodeId,
+        relay: Relay,
+    },
+    /// Cluster: a node is dead or gone; its awareness states go.
+    NodeGone(NodeId),
+    /// Cluster: the backplane link is back; read what was missed from the store.
+    Resync,
 }
 
 /// The document could not take the request: it failed to load, or the server is stopping.
@@ -141,6 +150,8 @@ struct Inner {
     /// Live documents, one task each.
     registry: Registry<Command>,
     store: Arc<dyn Store>,
+    /// Cluster: relays stored updates and awareness to the other nodes.
+    broker: Arc<dyn Broker>,
     /// Every room's rules (who may edit).
     book: AccessBook,
     idle: Duration,
@@ -149,7 +160,7 @@ struct Inner {
 
 impl Docs {
     pub(crate) fn new(
-        store: Arc<dyn Store>,
+        (store, broker): (Arc<dyn Store>, Arc<dyn Broker>),
         book: AccessBook,
         idle: Duration,
         limits: Limits,
@@ -158,6 +169,7 @@ impl Docs {
             inner: Arc::new(Inner {
                 registry: Registry::new(DOC_QUEUE),
                 store,
+                broker,
                 book,
                 idle,
                 limits,
@@ -183,6 +195,23 @@ impl Docs {
         };
         self.send(room, cmd).await?;
         rx.await.map_err(|_| Unavailable)
+    }
+
+    /// Cluster: hand another node's event to the document, if it is live here.
+    pub(crate) async fn remote(&self, room: &RoomName, node: NodeId, relay: Relay) {
+        let cmd = Command::Remote { node, relay };
+        let _ = self.inner.registry.send_if_live(room, cmd).await;
+    }
+
+    pub(crate) async fn node_gone_all(&self, node: NodeId) {
+        self.inner
+            .registry
+            .send_to_all(|| Command::NodeGone(node))
+            .await
+    }
+
+    pub(crate) async fn resync_all(&self) {
+        self.inner.registry.send_to_all(|| Command::Resync).await
     }
 
     /// Close `user`'s connections to `room`'s document, if it is live.

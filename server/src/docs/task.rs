@@ -7,6 +7,8 @@
 //! snapshot. If storing fails the task closes every connection (1011) and exits: the clients
 //! reconnect and resync with a fresh task that loads what was stored.
 
+mod cluster;
+
 use super::doc::{Output, Rejected, SharedDoc};
 use super::{ClientMsg, Close, Command, DocFrame, Docs};
 use crate::access::{RoomAccess, Who};
@@ -35,6 +37,8 @@ struct State {
     closing: HashSet<ConnId>,
     out: Vec<Output>,
     done: Vec<oneshot::Sender<()>>,
+    /// Cluster: the stand-in connection of each other node, owner of its awareness states.
+    remote: HashMap<crate::broker::NodeId, ConnId>,
 }
 
 /// Storing failed: the document in memory is ahead of the store and must go.
@@ -59,6 +63,7 @@ impl DocTask {
             closing: HashSet::new(),
             out: Vec::new(),
             done: Vec::new(),
+            remote: HashMap::new(),
         };
         // Grown per burst and released after it: an idle document holds no batch buffer.
         let mut batch = Vec::new();
@@ -153,6 +158,13 @@ impl DocTask {
                     st.closing.remove(&conn);
                     st.doc.disconnect(conn);
                 }
+                Command::Remote { node, relay } => self.remote(st, node, relay).await?,
+                Command::NodeGone(node) => {
+                    if let Some(conn) = st.remote.remove(&node) {
+                        st.doc.disconnect(conn);
+                    }
+                }
+                Command::Resync => self.catch_up(st).await?,
             }
         }
         self.flush(st).await
@@ -204,11 +216,18 @@ impl DocTask {
             let stored = tokio::task::spawn_blocking(move || {
                 store
                     .append_doc_updates(&room, first, &updates)
-                    .map(|()| updates)
+                    .map(|first| (first, updates))
             })
             .await;
             match stored {
-                Ok(Ok(updates)) => st.doc.stored(&updates),
+                Ok(Ok((first, updates))) => {
+                    let next = st.doc.stored(first, &updates);
+                    self.relay_updates(first, updates);
+                    if !next {
+                        // Other nodes stored updates in between: read them.
+                        self.catch_up(st).await?;
+                    }
+                }
                 failure => {
                     tracing::error!(room = %self.slot.room, ?failure, "storing document updates failed");
                     return Err(StoreFailed);
@@ -216,7 +235,9 @@ impl DocTask {
             }
         }
         // Awareness last, coalesced: after the updates its cursors may point into.
-        st.doc.relay_awareness(&mut st.out);
+        for update in st.doc.relay_awareness(&mut st.out) {
+            self.relay(crate::broker::Relay::Awareness { update });
+        }
         st.deliver();
         for done in st.done.drain(..) {
             let _ = done.send(());

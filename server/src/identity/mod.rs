@@ -96,14 +96,22 @@ pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, KeyError> {
     }
     let mut key = vec![0u8; KEY_LEN];
     rand::rngs::OsRng.fill_bytes(&mut key);
+    // Written whole under a name of its own, then linked into place, which fails if another
+    // process (a node starting beside this one) got there first: nobody ever reads a key
+    // half written.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(&key).map_err(io)?;
-            file.sync_all().map_err(io)?;
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(&key)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "created the server's secret key");
             Ok(key)
         }

@@ -10,7 +10,7 @@ mod room;
 mod task;
 
 use crate::access::{AccessBook, Who};
-use crate::broker::{Broker, ConnId, Outbox};
+use crate::broker::{Broker, ConnId, NodeId, Outbox, Relay};
 use crate::docs::Docs;
 use crate::registry::{Registry, Slot, TaskFuture};
 use crate::store::Store;
@@ -67,6 +67,18 @@ pub(crate) enum Command {
         conn: ConnId,
         done: Option<oneshot::Sender<()>>,
     },
+    /// Cluster: an event from another node about this room.
+    Remote {
+        node: NodeId,
+        relay: Relay,
+    },
+    /// Cluster: a node is dead or gone; its members leave.
+    NodeGone(NodeId),
+    /// Cluster: a node is heard from (again): ask it who it has here.
+    NodeSeen,
+    /// Cluster: the backplane link is back; read what was missed from the store and
+    /// restate presence.
+    Resync,
 }
 
 /// What a moderator asks of a room.
@@ -110,6 +122,9 @@ pub struct Settings {
     pub tick: Duration,
     /// Members listed at most in `joined`, presence and a `members` page.
     pub list_max: usize,
+    /// The store is shared by several nodes (Postgres): it numbers the messages, and the
+    /// room takes them in `seq` order from it and from the other nodes.
+    pub shared_store: bool,
 }
 
 /// What a join needs besides the room: who, under what name, from where in the history,
@@ -278,6 +293,31 @@ impl Rooms {
             rooms: self.clone(),
         };
         Box::pin(task.run())
+    }
+
+    /// Cluster: hand another node's event to the room, if it is live here (a room that is
+    /// not reads the store when it loads).
+    pub(crate) async fn remote(&self, room: &RoomName, node: NodeId, relay: Relay) {
+        let _ = self
+            .inner
+            .registry
+            .send_if_live(room, Command::Remote { node, relay })
+            .await;
+    }
+
+    pub(crate) async fn node_gone_all(&self, node: NodeId) {
+        self.inner
+            .registry
+            .send_to_all(|| Command::NodeGone(node))
+            .await
+    }
+
+    pub(crate) async fn node_seen_all(&self) {
+        self.inner.registry.send_to_all(|| Command::NodeSeen).await
+    }
+
+    pub(crate) async fn resync_all(&self) {
+        self.inner.registry.send_to_all(|| Command::Resync).await
     }
 
     pub fn live_rooms(&self) -> usize {

@@ -6,6 +6,7 @@
 //! room task (see `task.rs`) persists and delivers in order. The rules themselves are
 //! changed through the [`crate::access::AccessBook`]; the room is handed the result.
 
+mod cluster;
 mod moderation;
 mod presence;
 
@@ -44,7 +45,10 @@ pub(crate) enum Output {
 
 struct Present {
     name: String,
+    /// Connections to the room through this node.
     conns: usize,
+    /// Other nodes that have the user in the room (cluster mode; `cluster.rs`).
+    nodes: usize,
 }
 
 pub(crate) struct Room {
@@ -64,6 +68,8 @@ pub(crate) struct Room {
     list_max: usize,
     dedup: HashMap<(String, String), Arc<ChatMessage>>,
     dedup_order: VecDeque<(String, String)>,
+    /// Cluster mode: the other nodes' members, and this node's own changes to relay.
+    cluster: Option<cluster::Nodes>,
 }
 
 impl Room {
@@ -85,6 +91,7 @@ impl Room {
             list_max: presence::LIST_MAX,
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
+            cluster: None,
         };
         for msg in recent {
             room.remember(msg);
@@ -158,14 +165,15 @@ impl Room {
         let user = who.user.clone();
         let owner = self.rules.can_moderate(&who);
         let rejoin = self.conns.insert(conn, who).is_some();
-        let announce = match self.members.get_mut(&user) {
+        let (announce, first_here) = match self.members.get_mut(&user) {
             Some(p) => {
+                let first_here = !rejoin && p.conns == 0;
                 if !rejoin {
                     p.conns += 1;
                 }
                 let renamed = p.name != name;
                 p.name = name.clone();
-                renamed
+                (renamed, first_here || renamed)
             }
             None => {
                 self.members.insert(
@@ -173,11 +181,15 @@ impl Room {
                     Present {
                         name: name.clone(),
                         conns: 1,
+                        nodes: 0,
                     },
                 );
-                true
+                (true, true)
             }
         };
+        if first_here {
+            self.came_here(&user);
+        }
         let (history, gap) = self.history(since);
         out.push(Output::To(
             conn,
@@ -287,16 +299,23 @@ impl Room {
         }
         let user = who.user.clone();
         let sender = self.member(&user);
-        self.last_seq += 1;
+        // In a cluster the shared store numbers it (seq 0 until then) and the room takes it
+        // from there ([`Room::accept`]); alone, the room numbers it now.
+        let numbered = self.cluster.is_none();
+        if numbered {
+            self.last_seq += 1;
+        }
         let msg = Arc::new(ChatMessage {
             room: self.room(),
-            seq: self.last_seq,
+            seq: if numbered { self.last_seq } else { 0 },
             sender,
             text,
             ts: now_ms,
             client_id,
         });
-        self.remember(msg.clone());
+        if numbered {
+            self.remember(msg.clone());
+        }
         out.push(Output::Posted { conn, msg });
     }
 
@@ -319,21 +338,24 @@ impl Room {
     }
 
     /// Relay (at the next tick) that a member is typing; ignored from a connection that has
-    /// not joined or may not write.
-    pub(crate) fn typing(&mut self, conn: ConnId) {
-        let Some(who) = self.conns.get(&conn) else {
-            return;
-        };
+    /// not joined or may not write. Returns who is typing (for the other nodes).
+    pub(crate) fn typing(&mut self, conn: ConnId) -> Option<Member> {
+        let who = self.conns.get(&conn)?;
         // Someone who may not write is not typing anything anyone will read.
         if self.rules.may_write(who).is_err() {
-            return;
+            return None;
         }
         let member = self.member(&who.user);
-        self.pending.typing(member);
+        self.pending.typing(member.clone());
+        Some(member)
     }
 
-    /// Undo messages that could not be persisted (they are the newest, in order).
+    /// Undo messages that could not be persisted (they are the newest, in order). In a
+    /// cluster nothing was taken before it was stored: nothing to undo.
     pub(crate) fn rollback(&mut self, failed: &[Arc<ChatMessage>]) {
+        if self.cluster.is_some() {
+            return;
+        }
         for msg in failed.iter().rev() {
             if self.tail.back().is_some_and(|m| m.seq == msg.seq) {
                 self.tail.pop_back();
@@ -353,9 +375,14 @@ impl Room {
             return false;
         };
         out.push(Output::Unsubscribe(conn));
-        if let Some(p) = self.members.get_mut(&user) {
-            p.conns -= 1;
-            if p.conns == 0 {
+        let Some(p) = self.members.get_mut(&user) else {
+            return true;
+        };
+        p.conns -= 1;
+        if p.conns == 0 {
+            let elsewhere = p.nodes > 0;
+            self.left_here(&user);
+            if !elsewhere {
                 self.members.remove(&user);
                 self.pending.left(user);
             }

@@ -6,6 +6,7 @@
 //! used, moderation) goes through the access book, which stores it, before the room acts
 //! on it; those commands are in `moderation.rs`.
 
+mod cluster;
 mod requests;
 
 use super::room::{Output, Room, TAIL_LEN};
@@ -56,14 +57,20 @@ impl RoomTask {
         tracing::debug!(room = %self.slot.room, last_seq = snapshot.last_seq, "room loaded");
         let current = rules.borrow().clone();
         let settings = self.rooms.inner.settings;
+        let room = Room::new(
+            self.slot.room.clone(),
+            snapshot.last_seq,
+            snapshot.recent,
+            current,
+        )
+        .with_list_max(settings.list_max);
         let mut state = State {
-            room: Room::new(
-                self.slot.room.clone(),
-                snapshot.last_seq,
-                snapshot.recent,
-                current,
-            )
-            .with_list_max(settings.list_max),
+            room: if settings.shared_store {
+                room.in_cluster()
+            } else {
+                room
+            },
+            behind: false,
             last_tick: Instant::now(),
             rules,
             name: self.slot.room.clone(),
@@ -73,11 +80,24 @@ impl RoomTask {
             done: Vec::new(),
             joins: Vec::new(),
         };
+        // Who is here through the other nodes?
+        state.relay(crate::broker::Relay::PresenceAsk);
         // Grown per burst and released after it: an idle room holds no batch buffer.
         let mut batch = Vec::new();
         loop {
             let registry = &self.rooms.inner.registry;
-            let next = if state.room.presence_pending() {
+            let next = if state.behind {
+                // A catch-up from the store failed: try again soon.
+                let retry = tokio::time::sleep(cluster::RETRY);
+                tokio::select! {
+                    next = self.slot.next_batch(registry, &mut batch, BATCH, None) => Some(next),
+                    _ = retry => {
+                        state.catch_up(None).await;
+                        state.deliver(true);
+                        continue;
+                    }
+                }
+            } else if state.room.presence_pending() {
                 // Presence is due at the next tick: wait for commands until then.
                 let due = state.last_tick + settings.tick;
                 tokio::select! {
@@ -121,6 +141,9 @@ impl RoomTask {
 
 pub(super) struct State {
     pub(super) room: Room,
+    /// Cluster: messages are stored that this room could not read yet (the store failed
+    /// during a catch-up); retried until it succeeds.
+    pub(super) behind: bool,
     /// When presence was last sent (at most one presence frame per tick).
     last_tick: Instant,
     /// The room's rules as the access book publishes them.
@@ -182,7 +205,15 @@ impl State {
                 } => {
                     self.room.chat(conn, text, client_id, now, &mut self.out);
                 }
-                Command::Typing { conn } => self.room.typing(conn),
+                Command::Typing { conn } => {
+                    if let Some(member) = self.room.typing(conn) {
+                        self.relay(crate::broker::Relay::Typing { member });
+                    }
+                }
+                Command::Remote { node, relay } => self.remote(node, relay).await,
+                Command::NodeGone(node) => self.room.node_gone(node),
+                Command::NodeSeen => self.relay(crate::broker::Relay::PresenceAsk),
+                Command::Resync => self.resync().await,
                 Command::Members {
                     conn,
                     after,
@@ -214,10 +245,21 @@ impl State {
                 _ => None,
             })
             .collect();
-        let stored = posted.is_empty() || self.persist(&posted).await;
-        if !stored {
-            self.room.rollback(&posted);
-        }
+        let stored = if posted.is_empty() {
+            true
+        } else {
+            match self.persist(&posted).await {
+                Some(stored) if self.room.in_cluster_mode() => {
+                    self.settle(stored).await;
+                    true
+                }
+                Some(_) => true,
+                None => {
+                    self.room.rollback(&posted);
+                    false
+                }
+            }
+        };
         self.deliver(stored);
         for done in self.done.drain(..) {
             let _ = done.send(());
@@ -227,14 +269,15 @@ impl State {
         }
     }
 
-    async fn persist(&self, posted: &[Arc<ChatMessage>]) -> bool {
+    /// Store the batch's messages; they come back as stored (numbered by a shared store).
+    async fn persist(&self, posted: &[Arc<ChatMessage>]) -> Option<Vec<Arc<ChatMessage>>> {
         let store = self.rooms.inner.store.clone();
         let msgs = posted.to_vec();
         match tokio::task::spawn_blocking(move || store.append(&msgs)).await {
-            Ok(Ok(())) => true,
+            Ok(Ok(stored)) if stored.len() == posted.len() => Some(stored),
             failure => {
                 tracing::error!(room = %self.name, count = posted.len(), ?failure, "persist failed");
-                false
+                None
             }
         }
     }
@@ -251,7 +294,7 @@ impl State {
     /// and applied to the broker at once, just before the next broadcast (and at the end): a
     /// join storm rebuilds the subscriber list once per batch, and every broadcast still
     /// reaches exactly those subscribed before it.
-    fn deliver(&mut self, stored: bool) {
+    pub(super) fn deliver(&mut self, stored: bool) {
         let broker = self.rooms.inner.broker.clone();
         let (mut subscribe, mut unsubscribe) = (Vec::new(), Vec::new());
         let mut burst = BytesMut::new();
@@ -325,6 +368,9 @@ impl State {
     /// some (once it has room again).
     fn tick(&mut self) {
         self.last_tick = Instant::now();
+        if let Some((joined, left)) = self.room.take_changes_here() {
+            self.relay(crate::broker::Relay::Presence { joined, left });
+        }
         self.room.flush_presence(&mut self.out);
         self.deliver(true);
         let mut snapshot = None;

@@ -49,12 +49,12 @@ impl Store for MemoryStore {
         })
     }
 
-    fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<(), StoreError> {
+    fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<Vec<Arc<ChatMessage>>, StoreError> {
         let mut rooms = self.rooms.lock();
         for m in msgs {
             rooms.entry(m.room.clone()).or_default().push(m.clone());
         }
-        Ok(())
+        Ok(msgs.to_vec())
     }
 
     fn load_doc(&self, room: &RoomName) -> Result<StoredDoc, StoreError> {
@@ -66,7 +66,7 @@ impl Store for MemoryStore {
         room: &RoomName,
         first_id: u64,
         updates: &[Vec<u8>],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let mut docs = self.docs.lock();
         let doc = docs.entry(room.clone()).or_default();
         if first_id <= doc.last_id() {
@@ -76,7 +76,7 @@ impl Store for MemoryStore {
         }
         doc.updates
             .extend((first_id..).zip(updates.iter().cloned()));
-        Ok(())
+        Ok(first_id)
     }
 
     fn compact_doc(&self, room: &RoomName, snapshot: &[u8], upto: u64) -> Result<(), StoreError> {

@@ -4,9 +4,11 @@
 //! blocking pool. A room's chat history and its shared document are stored independently.
 
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::access::RoomAccess;
@@ -24,6 +26,14 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// No connection to Postgres within the pool's timeout (the message is the last
+    /// connection error).
+    #[error("postgres unavailable: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("schema migration: {0}")]
+    Migration(String),
 }
 
 /// What a room needs when it is loaded: where its `seq` counter stands and its recent tail.
@@ -63,6 +73,46 @@ impl StoredDoc {
     }
 }
 
+/// A page's SQL bounds: `before` as a column value (no stored seq reaches `i64::MAX`, so a
+/// larger one means "from the end"), and the rows to fetch: one beyond the page says whether
+/// older ones remain.
+pub(crate) fn page_bounds(before: Option<u64>, limit: usize) -> (i64, i64) {
+    let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    (before, fetch)
+}
+
+impl HistoryPage {
+    /// The page from rows read newest first, [`page_bounds`]' one extra included.
+    pub(crate) fn from_newest(mut messages: Vec<Arc<ChatMessage>>, limit: usize) -> HistoryPage {
+        let has_more = messages.len() > limit;
+        messages.truncate(limit);
+        messages.reverse();
+        HistoryPage { messages, has_more }
+    }
+}
+
+/// A role as the stores write it.
+pub(crate) fn role_name(role: tandem_shared::Role) -> &'static str {
+    use tandem_shared::Role;
+    match role {
+        Role::Owner => "owner",
+        Role::Member => "member",
+        Role::Viewer => "viewer",
+    }
+}
+
+/// A role as the stores wrote it.
+pub(crate) fn role_from(name: &str) -> Result<tandem_shared::Role, StoreError> {
+    use tandem_shared::Role;
+    Ok(match name {
+        "owner" => Role::Owner,
+        "member" => Role::Member,
+        "viewer" => Role::Viewer,
+        other => return Err(StoreError::Corrupt(format!("unknown role {other:?}"))),
+    })
+}
+
 /// Durable chat history and documents. A call that returned `Ok` survives a process crash.
 pub trait Store: Send + Sync + 'static {
     /// The room's counter and up to `tail` most recent messages.
@@ -77,23 +127,44 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<HistoryPage, StoreError>;
 
-    /// Store messages (of any rooms) in one transaction, all or none.
-    fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<(), StoreError>;
+    /// Store one room's new messages in one transaction, all or none, and return them as
+    /// stored, in the same order. The embedded stores keep the room's numbering (they return
+    /// the input). A shared store (Postgres) numbers them itself from the room's counter
+    /// (consecutive, gapless whichever node calls), and for a message whose
+    /// `(sender.id, client_id)` it already holds returns that stored message instead,
+    /// storing nothing for it.
+    fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<Vec<Arc<ChatMessage>>, StoreError>;
 
     /// The room's document: its snapshot and the update log after it.
     fn load_doc(&self, room: &RoomName) -> Result<StoredDoc, StoreError>;
 
-    /// Append updates to the room's document log in one transaction, all or none; they get
-    /// the ids `first_id`, `first_id + 1`, … (the caller, the document's one owner, counts).
+    /// What a replica that has every update up to `after` is missing: the updates after it
+    /// and, if compaction dropped some of those, the snapshot too (`snapshot` empty and `upto`
+    /// = 0 otherwise). `after = 0` is the whole document (load_doc).
+    fn load_doc_since(&self, room: &RoomName, after: u64) -> Result<StoredDoc, StoreError> {
+        let mut doc = self.load_doc(room)?;
+        if doc.upto <= after {
+            doc.snapshot = Vec::new();
+            doc.upto = 0;
+        }
+        doc.updates.retain(|(id, _)| *id > after);
+        Ok(doc)
+    }
+
+    /// Append updates to the room's document log in one transaction, all or none; returns the
+    /// id of the first (the rest follow consecutively). Embedded stores use `first_id` (the
+    /// document's one owner counts); a shared store allocates from the document's counter.
     fn append_doc_updates(
         &self,
         room: &RoomName,
         first_id: u64,
         updates: &[Vec<u8>],
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
 
     /// Replace the room's snapshot with `snapshot`, which includes every update up to and
-    /// including id `upto`, and drop those updates from the log, in one transaction.
+    /// including id `upto`, and drop those updates from the log, in one transaction. A shared
+    /// store does it under a Postgres advisory lock on the room: if another node holds it, it
+    /// skips (`Ok`); and it never replaces a snapshot with one of a smaller `upto`.
     fn compact_doc(&self, room: &RoomName, snapshot: &[u8], upto: u64) -> Result<(), StoreError>;
 
     /// The room's rules (private or public, owner, invite, roles, bans), if any were stored.
@@ -134,7 +205,9 @@ mod tests {
         (page.messages.iter().map(|m| m.seq).collect(), page.has_more)
     }
 
-    fn pages_history(store: &dyn Store) {
+    /// Paging through a room's history, on a store whose rooms are new. Shared with the
+    /// Postgres tests.
+    pub(super) fn pages_history(store: &dyn Store) {
         let (room, other) = (
             RoomName::new("lobby").unwrap(),
             RoomName::new("side").unwrap(),
@@ -144,8 +217,10 @@ mod tests {
             .map(|seq| message("lobby", seq))
             .chain((1..=3).map(|seq| message("side", seq)))
             .collect();
-        store.append(&batch[..20]).unwrap();
-        store.append(&batch[20..]).unwrap();
+        // One room per call; every store numbers a new room's messages as they come.
+        for part in [&batch[..20], &batch[20..25], &batch[25..]] {
+            assert_eq!(store.append(part).unwrap(), part, "stored as given");
+        }
 
         assert_eq!(page(store, &room, None, 10), ((16..=25).collect(), true));
         assert_eq!(page(store, &room, Some(16), 10), ((6..=15).collect(), true));
@@ -167,8 +242,9 @@ mod tests {
         assert_eq!(got, [message("lobby", 1), message("lobby", 2)]);
     }
 
-    /// A room's rules come back as they were saved, and a save replaces them whole.
-    fn keeps_access(store: &dyn Store) {
+    /// A room's rules come back as they were saved, and a save replaces them whole. Shared
+    /// with the Postgres tests.
+    pub(super) fn keeps_access(store: &dyn Store) {
         use tandem_shared::Role;
         let room = RoomName::new("p-x").unwrap();
         assert_eq!(store.load_access(&room).unwrap(), None);
@@ -185,6 +261,45 @@ mod tests {
         rules.invite = Some("new".into());
         store.save_access(&room, &rules).unwrap();
         assert_eq!(store.load_access(&room).unwrap(), Some(rules));
+    }
+
+    #[test]
+    fn load_doc_since_keeps_the_snapshot_only_when_it_is_needed() {
+        let store = MemoryStore::default();
+        let room = RoomName::new("doc").unwrap();
+        let ups = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| n.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            store
+                .append_doc_updates(&room, 1, &ups(&["a", "b", "c"]))
+                .unwrap(),
+            1
+        );
+        store.compact_doc(&room, b"ab", 2).unwrap();
+        assert_eq!(store.append_doc_updates(&room, 4, &ups(&["d"])).unwrap(), 4);
+        let ids = |doc: &StoredDoc| doc.updates.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+        for after in [0, 1] {
+            let doc = store.load_doc_since(&room, after).unwrap();
+            assert_eq!(
+                (doc.snapshot.as_slice(), doc.upto),
+                (&b"ab"[..], 2),
+                "after {after}"
+            );
+            assert_eq!(ids(&doc), [3, 4]);
+        }
+        for (after, want) in [(2, vec![3, 4]), (3, vec![4]), (4, vec![])] {
+            let doc = store.load_doc_since(&room, after).unwrap();
+            assert_eq!((doc.snapshot.len(), doc.upto), (0, 0), "after {after}");
+            assert_eq!(ids(&doc), want);
+        }
+        assert_eq!(
+            store.load_doc_since(&room, 0).unwrap(),
+            store.load_doc(&room).unwrap()
+        );
     }
 
     #[test]

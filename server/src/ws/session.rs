@@ -73,6 +73,7 @@ pub(crate) async fn run(
         user_id: conn.user.clone(),
         token,
         heartbeat_ms: config.heartbeat_ms,
+        nodes: config.node_ws_origins(),
     };
     conn.outbox.deliver(codec::encode(&welcome));
     if let Some(token) = query_token {

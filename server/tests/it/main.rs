@@ -3,6 +3,9 @@
 
 mod app_jwt;
 mod bad_input;
+mod cluster;
+mod cluster_faults;
+mod cluster_kill;
 mod docs;
 mod history;
 mod hostile_ws;

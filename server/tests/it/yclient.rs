@@ -62,7 +62,12 @@ impl YClient {
     }
 
     pub async fn send_bytes(&mut self, bytes: Vec<u8>) {
-        self.ws.send(Message::Binary(bytes)).await.expect("send");
+        assert!(self.try_send_bytes(bytes).await, "send");
+    }
+
+    /// Send; false if the connection is gone (its close is what the next read returns).
+    pub async fn try_send_bytes(&mut self, bytes: Vec<u8>) -> bool {
+        self.ws.send(Message::Binary(bytes)).await.is_ok()
     }
 
     /// Send an update as a y-websocket client sends a local change.
@@ -142,8 +147,8 @@ impl YClient {
             match &msg {
                 YMessage::Sync(SyncMessage::SyncStep1(sv)) => {
                     let diff = self.doc.transact().encode_state_as_update_v1(sv);
-                    self.send(&YMessage::Sync(SyncMessage::SyncStep2(diff)))
-                        .await;
+                    let answer = YMessage::Sync(SyncMessage::SyncStep2(diff));
+                    self.try_send_bytes(answer.encode_v1()).await;
                 }
                 YMessage::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u)) => {
                     let update = Update::decode_v1(u).expect("a valid update from the server");

@@ -15,6 +15,10 @@ pub enum ServerMsg {
         token: String,
         /// The interval at which the server sends WebSocket pings, in milliseconds.
         heartbeat_ms: u64,
+        /// A cluster's nodes, as WebSocket origins (`wss://host[:port]`): where to reconnect
+        /// when this one stops answering. Empty (absent) for a single server.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        nodes: Vec<String>,
     },
     /// Reply to `hello`: the identity now in force, with its token (refreshed when it was
     /// getting old: keep the newest). No token for an app's user (the app's JWT is theirs).

@@ -14,6 +14,16 @@ use std::{
 /// The server's core; the generator gets core 0.
 pub(super) const SERVER_CORE: u32 = 1;
 pub(super) const GENERATOR_CORE: u32 = 0;
+/// Tandem's flags that switch off the per-client limits one load generator would trip (its
+/// connections all come from 127.0.0.1, each sends fast, all join at once).
+pub(super) const NO_CLIENT_LIMITS: [&str; 6] = [
+    "--rate-per-sec",
+    "0",
+    "--max-conns-per-addr",
+    "0",
+    "--joins-per-sec",
+    "0",
+];
 /// 0.5 CPU: this much CPU time per period.
 const QUOTA_US: u64 = 50_000;
 const PERIOD_US: u64 = 100_000;
@@ -126,6 +136,34 @@ impl Drop for Quota {
     }
 }
 
+/// `argv` as a command that runs in `quota`'s cgroup from its first instruction (`sh` writes
+/// its own pid there, then `exec`s it), or as is.
+pub(super) fn command_in(quota: Option<&Quota>, argv: &[OsString]) -> Command {
+    match quota {
+        Some(q) => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", r#"echo $$ > "$0" && exec "$@""#])
+                .arg(q.procs())
+                .args(argv);
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]);
+            cmd
+        }
+    }
+}
+
+/// `target/bench/<name>.log`, created afresh, for a server's stderr.
+pub(super) fn log_file(name: &str) -> Result<(PathBuf, fs::File)> {
+    let log = Path::new("target/bench").join(format!("{name}.log"));
+    let file = fs::create_dir_all("target/bench")
+        .and_then(|()| fs::File::create(&log))
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    Ok((log, file))
+}
+
 /// A server started for a measurement. Fields drop in order: the server first, then its
 /// cgroup and data directory.
 pub(super) struct Running {
@@ -162,15 +200,10 @@ impl Running {
                 let dir = tempdir(&format!("bench-{}", kind.name()))?;
                 argv.push(tandem_bin.into());
                 // The default configuration but for the per-client limits (README).
-                let args = ["--listen", "127.0.0.1:0", "--rate-per-sec", "0"];
-                let more = [
-                    "--max-conns-per-addr",
-                    "0",
-                    "--joins-per-sec",
-                    "0",
-                    "--data-dir",
-                ];
-                argv.extend(args.iter().chain(&more).map(OsString::from));
+                let args = ["--listen", "127.0.0.1:0"];
+                let more = ["--data-dir"];
+                let all = args.iter().chain(&NO_CLIENT_LIMITS).chain(&more);
+                argv.extend(all.map(OsString::from));
                 argv.push(dir.join("data").into());
                 data = Some(dir);
             }
@@ -181,24 +214,8 @@ impl Running {
             }
             Kind::Naive => argv.push(Path::new(LOADGEN).with_file_name("tandem-baseline").into()),
         }
-        let mut cmd = match &quota {
-            Some(q) => {
-                let mut cmd = Command::new("sh");
-                cmd.args(["-c", r#"echo $$ > "$0" && exec "$@""#])
-                    .arg(q.procs())
-                    .args(&argv);
-                cmd
-            }
-            None => {
-                let mut cmd = Command::new(&argv[0]);
-                cmd.args(&argv[1..]);
-                cmd
-            }
-        };
-        let log = Path::new("target/bench").join(format!("{}.log", kind.name()));
-        let file = fs::create_dir_all("target/bench")
-            .and_then(|()| fs::File::create(&log))
-            .map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut cmd = command_in(quota.as_ref(), &argv);
+        let (log, file) = log_file(kind.name())?;
         cmd.env("RUST_LOG", "warn").stderr(file);
         let server = Server::launch(&mut cmd, kind.name())?;
         Ok(Running {

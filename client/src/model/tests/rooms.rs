@@ -332,6 +332,7 @@ fn protocol_mismatch_asks_for_a_reload() {
             user_id: "x".into(),
             token: "t".into(),
             heartbeat_ms: 5_000,
+            nodes: Vec::new(),
         }),
     );
     assert!(s.must_reload);

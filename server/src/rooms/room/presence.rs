@@ -98,7 +98,7 @@ impl Room {
 
     /// Something is waiting for the next tick.
     pub(crate) fn presence_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || self.cluster.as_ref().is_some_and(|c| c.changed())
     }
 
     /// The tick: one `presence` frame (if anyone came or went) and one `typing` frame (if

@@ -67,13 +67,21 @@ impl State {
                     })
                     .await;
                 match added {
-                    Ok(Ok(())) => self.refresh_rules(),
+                    Ok(Ok(())) => {
+                        self.refresh_rules();
+                        self.relay(crate::broker::Relay::Rules { action: None });
+                    }
                     Ok(Err(denied)) => {
                         return refuse(self, self.error(ErrorCode::Forbidden, denied.0))
                     }
                     Err(_) => return refuse(self, self.unavailable()),
                 }
             }
+        }
+        // Through another node the client may have seen messages this node has not taken
+        // yet: read them first, so that `since` is answered exactly.
+        if since.is_some_and(|s| s > self.room.last_seq()) && self.room.in_cluster_mode() {
+            self.catch_up(None).await;
         }
         self.room.join(conn, who, name, since, &mut self.out);
         true
@@ -173,6 +181,22 @@ impl State {
             }
         }
         tracing::info!(room = %self.name, conn, ?action, "moderated");
+        use crate::broker::relay::Action;
+        let relayed = match &action {
+            Moderation::Kick { user, ban } => Some(Action::Kick {
+                user: user.clone(),
+                ban: *ban,
+            }),
+            Moderation::SetRole { user, role } => Some(Action::SetRole {
+                user: user.clone(),
+                role: *role,
+            }),
+            Moderation::SetReadOnly(read_only) => Some(Action::SetReadOnly {
+                read_only: *read_only,
+            }),
+            Moderation::RotateInvite => None,
+        };
+        self.relay(crate::broker::Relay::Rules { action: relayed });
         match action {
             Moderation::Kick { user, ban } => {
                 // Out of the chat, presence and the document, now.

@@ -2,10 +2,10 @@
 //! and public rooms with bans), its members' roles and its bans. Written whole, in one
 //! transaction, by the room's one owner.
 
-use super::super::StoreError;
 use crate::access::RoomAccess;
+use crate::store::{role_from, role_name, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
-use tandem_shared::{ids::RoomName, Role};
+use tandem_shared::ids::RoomName;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS room_access (
@@ -29,23 +29,6 @@ CREATE TABLE IF NOT EXISTS room_bans (
     PRIMARY KEY (room, user_id)
 ) WITHOUT ROWID;
 ";
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Member => "member",
-        Role::Viewer => "viewer",
-    }
-}
-
-fn role_from(name: &str) -> Result<Role, StoreError> {
-    Ok(match name {
-        "owner" => Role::Owner,
-        "member" => Role::Member,
-        "viewer" => Role::Viewer,
-        other => return Err(StoreError::Corrupt(format!("unknown role {other:?}"))),
-    })
-}
 
 pub(super) fn load(conn: &Connection, room: &RoomName) -> Result<Option<RoomAccess>, StoreError> {
     let row = conn

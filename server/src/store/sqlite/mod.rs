@@ -115,23 +115,17 @@ impl Store for SqliteStore {
     ) -> Result<HistoryPage, StoreError> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare_cached(HISTORY)?;
-        // No stored seq reaches i64::MAX, so a larger `before` means "from the end".
-        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-        // One row beyond the page says whether older ones remain.
-        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-        let mut messages = stmt
+        let (before, fetch) = super::page_bounds(before, limit);
+        let messages = stmt
             .query_map(params![room.as_str(), before, fetch], |row| {
                 message(room, row)
             })?
             .map(|m| m.map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
-        let has_more = messages.len() > limit;
-        messages.truncate(limit);
-        messages.reverse();
-        Ok(HistoryPage { messages, has_more })
+        Ok(HistoryPage::from_newest(messages, limit))
     }
 
-    fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<(), StoreError> {
+    fn append(&self, msgs: &[Arc<ChatMessage>]) -> Result<Vec<Arc<ChatMessage>>, StoreError> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
         {
@@ -152,7 +146,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(msgs.to_vec())
     }
 
     fn load_doc(&self, room: &RoomName) -> Result<StoredDoc, StoreError> {
@@ -195,7 +189,7 @@ impl Store for SqliteStore {
         room: &RoomName,
         first_id: u64,
         updates: &[Vec<u8>],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
         {
@@ -206,7 +200,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(first_id)
     }
 
     fn load_access(&self, room: &RoomName) -> Result<Option<RoomAccess>, StoreError> {
