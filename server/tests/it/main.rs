@@ -4,6 +4,7 @@
 mod app_jwt;
 mod bad_input;
 mod cluster;
+mod cluster_clients;
 mod cluster_faults;
 mod cluster_kill;
 mod docs;
