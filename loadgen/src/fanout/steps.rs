@@ -90,6 +90,20 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// The `FANOUT-RESULT` object: what was run, then `fields`.
+    fn result(&self, fields: Value) -> Value {
+        let mut out = json!({
+            "protocol": format!("{:?}", self.args.protocol).to_lowercase(),
+            "subscribers": self.args.subscribers,
+            "publishers": self.args.publishers,
+            "nodes": self.args.url.len(),
+        });
+        if let (Some(out), Value::Object(fields)) = (out.as_object_mut(), fields) {
+            out.extend(fields);
+        }
+        out
+    }
+
     /// Whether a step started now would end within `max_secs`.
     fn time_left(&self) -> bool {
         let step = self.args.step_secs + self.args.drain_secs + 2.0;
@@ -108,16 +122,12 @@ impl<'a> Search<'a> {
             None
         };
         let aux = &self.args.aux_pid;
-        Ok(json!({
-            "protocol": format!("{:?}", self.args.protocol).to_lowercase(),
-            "subscribers": self.args.subscribers,
-            "publishers": self.args.publishers,
-            "nodes": self.args.url.len(),
+        Ok(self.result(json!({
             "fixed": step.as_ref().map(|s| s.json(aux)),
             "steps": self.next,
             "capped": step.is_none(),
             "elapsed_s": self.began.elapsed().as_secs_f64(),
-        }))
+        })))
     }
 
     pub(super) async fn run(mut self, pool: &mut Pool) -> Result<Value, String> {
@@ -176,18 +186,14 @@ impl<'a> Search<'a> {
             );
         }
         let aux = &self.args.aux_pid;
-        Ok(json!({
-            "protocol": format!("{:?}", self.args.protocol).to_lowercase(),
-            "subscribers": self.args.subscribers,
-            "publishers": self.args.publishers,
-            "nodes": self.args.url.len(),
+        Ok(self.result(json!({
             "max": best.as_ref().map(|s| s.json(aux)),
             "half": half.as_ref().map(|s| s.json(aux)),
             "first_failing_rate_msgs": fail,
             "steps": self.next,
             "capped": capped,
             "elapsed_s": self.began.elapsed().as_secs_f64(),
-        }))
+        })))
     }
 
     async fn step(&mut self, pool: &mut Pool, rate: f64) -> Result<Step, String> {

@@ -238,3 +238,24 @@ pub fn stored_once_each(
     );
     stored.len()
 }
+
+/// Wait for the chat clients: each saw no gap and no duplicate and chatted a fair amount;
+/// `check` looks further at each (with its index). Returns every acknowledged message.
+pub async fn finish_chatters(
+    chat: Vec<tokio::task::JoinHandle<Seen>>,
+    check: impl Fn(usize, &Seen),
+) -> BTreeMap<String, u64> {
+    let mut all_acked = BTreeMap::new();
+    for (i, task) in chat.into_iter().enumerate() {
+        let seen = task.await.unwrap();
+        assert!(seen.problems.is_empty(), "client {i}: {:?}", seen.problems);
+        assert!(
+            seen.acked.len() > 20,
+            "client {i} chatted: {}",
+            seen.acked.len()
+        );
+        check(i, &seen);
+        all_acked.extend(seen.acked);
+    }
+    all_acked
+}

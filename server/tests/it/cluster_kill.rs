@@ -4,10 +4,9 @@
 //! converge, and a user who does not come back leaves presence by liveness alone.
 
 use super::cluster::until_count_any;
-use super::cluster_clients::{chatter, editor, node, stored_once_each};
+use super::cluster_clients::{chatter, editor, finish_chatters, node, stored_once_each};
 use super::util::left;
 use super::yclient::YClient;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use testbed::Node;
 use tokio::time::Instant;
@@ -67,23 +66,15 @@ async fn kill_9_one_of_three_nodes_under_chat_and_editing_loses_nothing() {
         "gone from presence in {left_after:?}"
     );
 
-    let mut all_acked = BTreeMap::new();
-    for (i, task) in chat.into_iter().enumerate() {
-        let seen = task.await.unwrap();
-        assert!(seen.problems.is_empty(), "client {i}: {:?}", seen.problems);
-        assert!(
-            seen.acked.len() > 20,
-            "client {i} chatted: {}",
-            seen.acked.len()
-        );
+    let all_acked = finish_chatters(chat, |i, seen| {
         if i == 0 {
             assert!(
                 seen.moves > 0,
                 "the killed node's client moved to another node"
             );
         }
-        all_acked.extend(seen.acked);
-    }
+    })
+    .await;
     let stored = stored_once_each(&pg, "kill", &all_acked);
     eprintln!(
         "kill -9: ghost left presence {left_after:?} after the kill; {} acknowledged, {stored} stored",
@@ -152,24 +143,16 @@ async fn redis_restarted_under_steady_chat_loses_and_doubles_nothing() {
     // Down for longer than the nodes' liveness window: they also drop each other's members.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     tokio::task::block_in_place(|| redis.restart().expect("redis restarts"));
-    let mut all_acked = BTreeMap::new();
-    for (i, task) in chat.into_iter().enumerate() {
-        let seen = task.await.unwrap();
-        assert!(seen.problems.is_empty(), "client {i}: {:?}", seen.problems);
+    let all_acked = finish_chatters(chat, |i, seen| {
         assert_eq!(seen.moves, 0, "client {i} stayed on its node");
-        assert!(
-            seen.acked.len() > 20,
-            "client {i} chatted: {}",
-            seen.acked.len()
-        );
         // It saw everything up to its own last message, whichever node stored each.
         let last_own = seen.acked.values().max().copied().unwrap_or(0);
         assert!(
             seen.seqs.last().is_some_and(|s| *s >= last_own),
             "client {i}"
         );
-        all_acked.extend(seen.acked);
-    }
+    })
+    .await;
     let stored = stored_once_each(&pg, "redis", &all_acked);
     eprintln!(
         "redis restart: {} acknowledged, {stored} stored",
