@@ -66,7 +66,7 @@ const INDEX: &str = "index.html";
 /// anything is there, and answers do not tell what exists outside), a link to nothing is
 /// refused, and a directory's index file, which `Files` would serve for it, must be inside
 /// too.
-fn leads_out(root: &Path, rel: &Path) -> bool {
+pub(crate) fn leads_out(root: &Path, rel: &Path) -> bool {
     let full = root.join(rel);
     for path in full.ancestors() {
         match path.canonicalize() {

@@ -8,6 +8,7 @@
 //! `store` (history, documents).
 
 pub mod access;
+mod assets;
 pub mod broker;
 mod cluster;
 mod config;
@@ -131,7 +132,13 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let server = actix_web::HttpServer::new(move || {
         let shared = shared.clone();
+        let root = shared.config.static_dir.canonicalize().ok();
         actix_web::App::new()
+            // The built client's encodings and caching, innermost: hostcheck and the
+            // security headers apply to what it serves.
+            .wrap(actix_web::middleware::from_fn(move |req, next| {
+                assets::serve(root.clone(), http::leads_out, req, next)
+            }))
             // Inside the headers, so that its 403 carries them too.
             .wrap(actix_web::middleware::from_fn(hostcheck::check))
             .wrap(headers::SecurityHeaders::new(

@@ -7,6 +7,7 @@
 
 mod bench;
 mod browser;
+mod compress;
 mod tools;
 mod wasm;
 
@@ -47,7 +48,8 @@ pub(crate) const USAGE: &str = "usage: cargo xtask <command>
   tools      only install what is missing
   strip-wasm [DIR]
              trunk's post-build hook (Trunk.toml): remove the custom sections of the .wasm
-             in DIR (default $TRUNK_STAGING_DIR) and fix the page's SRI hash of it";
+             in DIR (default $TRUNK_STAGING_DIR), fix the page's SRI hash of it, and (for
+             release builds) write .br and .gz beside each .wasm, .js and .css";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

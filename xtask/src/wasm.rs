@@ -65,6 +65,11 @@ pub(crate) fn strip_wasm(args: &[String]) -> Result {
     for (path, text) in &html {
         std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    // Trunk says which profile it built; by hand (a folder given), compress too.
+    let release = std::env::var("TRUNK_PROFILE").map_or(true, |p| p == "release");
+    if release {
+        crate::compress::precompress(&dir)?;
+    }
     Ok(())
 }
 

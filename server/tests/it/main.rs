@@ -2,6 +2,7 @@
 //! clients (tokio-tungstenite), a real SQLite file in a temporary directory.
 
 mod app_jwt;
+mod assets;
 mod bad_input;
 mod cluster;
 mod cluster_clients;
