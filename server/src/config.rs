@@ -3,6 +3,13 @@
 use clap::Parser;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+/// How log lines are written (`--log-format`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Everything the server can be told. `main` parses it; tests build it with [`Config::for_tests`].
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -167,6 +174,11 @@ pub struct Config {
     /// (or as many bytes as `--doc-max-update`, whichever comes first).
     #[arg(long, env = "TANDEM_DOC_COMPACT_UPDATES", default_value_t = 500)]
     pub doc_compact_updates: usize,
+
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line,
+    /// with the connection's `conn` span: its id and peer address) for machines.
+    #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// HTTP worker threads (0: one per CPU core).
     #[arg(long, env = "TANDEM_WORKERS", default_value_t = 0)]

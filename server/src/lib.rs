@@ -24,7 +24,7 @@ pub mod store;
 pub mod wire;
 mod ws;
 
-pub use config::Config;
+pub use config::{Config, LogFormat};
 pub use error::Error;
 
 use broker::{redis::RedisBroker, Broker, LocalBroker, NodeId};

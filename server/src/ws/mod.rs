@@ -26,6 +26,7 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use session::Shared;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tandem_shared::ids::RoomName;
+use tracing::Instrument;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
@@ -52,7 +53,7 @@ fn forbidden_origin(req: &HttpRequest, shared: &Shared) -> Option<HttpResponse> 
 fn upgrade<F, O: body::Outgoing>(
     req: &HttpRequest,
     body: web::Payload,
-    shared: &Shared,
+    (shared, conn, endpoint): (&Shared, u64, &'static str),
     outbox: Option<body::Unstarted<O>>,
     serve: impl FnOnce(actix_ws::Session, actix_ws::MessageStream) -> F,
 ) -> Result<HttpResponse, actix_web::Error>
@@ -70,7 +71,8 @@ where
         return Ok(HttpResponse::ServiceUnavailable().body("shutting down\n"));
     }
     // Held by the session for as long as it runs.
-    let place = match peers::client_ip(req, shared.config.trust_forwarded_for) {
+    let client = peers::client_ip(req, shared.config.trust_forwarded_for);
+    let place = match client {
         None => None,
         Some(ip) => match shared.peers.acquire(ip, shared.config.max_conns_per_addr) {
             Some(place) => Some(place),
@@ -91,10 +93,25 @@ where
         None => response,
     };
     let serve = serve(session, stream);
-    actix_web::rt::spawn(shared.sessions.track_future(async move {
-        let _place = place;
-        serve.await
-    }));
+    // Every line the connection logs carries its id and where it comes from.
+    let peer = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+    let span = match client {
+        Some(ip) if shared.config.trust_forwarded_for => {
+            tracing::info_span!("conn", id = conn, endpoint, %peer, client = %ip)
+        }
+        _ => tracing::info_span!("conn", id = conn, endpoint, %peer),
+    };
+    actix_web::rt::spawn(
+        shared.sessions.track_future(
+            async move {
+                let _place = place;
+                serve.await
+            }
+            .instrument(span),
+        ),
+    );
     Ok(response)
 }
 
@@ -103,7 +120,7 @@ where
 fn upgrade_queued<F, O: body::Outgoing>(
     req: &HttpRequest,
     body: web::Payload,
-    shared: &Shared,
+    (shared, conn, endpoint): (&Shared, u64, &'static str),
     serve: impl FnOnce(
         (actix_ws::Session, actix_ws::MessageStream),
         (crate::broker::Outbox<O>, body::Ends<O::Close>),
@@ -116,7 +133,7 @@ where
     upgrade(
         req,
         body,
-        shared,
+        (shared, conn, endpoint),
         Some(unstarted),
         move |session, stream| serve((session, stream), (outbox, ends)),
     )
@@ -144,7 +161,7 @@ pub(crate) async fn rooms(
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let for_session = Shared::clone(&shared);
     let token = query_token(&req);
-    upgrade_queued(&req, body, &shared, move |socket, queue| {
+    upgrade_queued(&req, body, (&shared, id, "ws"), move |socket, queue| {
         session::run(for_session, socket, queue, id, token)
     })
 }
@@ -166,7 +183,7 @@ pub(crate) async fn yjs(
         Err(refused) => return Ok(refused),
     };
     let for_session = Shared::clone(&shared);
-    upgrade_queued(&req, body, &shared, move |socket, queue| {
+    upgrade_queued(&req, body, (&shared, id, "yjs"), move |socket, queue| {
         yjs::run(for_session, (room, who), socket, queue, id)
     })
 }
@@ -180,7 +197,12 @@ pub(crate) async fn echo(
     let (max, shutdown) = (shared.config.echo_max_message, shared.shutdown.clone());
     // The echo writes through actix-ws alone: it has no outbox, and waits on its peer.
     let no_outbox: Option<body::Unstarted<crate::wire::Wire>> = None;
-    upgrade(&req, body, &shared, no_outbox, move |session, stream| {
-        echo::run(session, stream, max, shutdown)
-    })
+    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    upgrade(
+        &req,
+        body,
+        (&shared, id, "echo"),
+        no_outbox,
+        move |session, stream| echo::run(session, stream, max, shutdown),
+    )
 }

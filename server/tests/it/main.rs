@@ -15,6 +15,7 @@ mod hostile_yjs;
 mod identity;
 mod interop;
 mod lifecycle;
+mod logs;
 mod presence;
 mod private;
 mod private_docs;
