@@ -1,4 +1,4 @@
-//! HTTP routes: health, the WebSocket endpoints (`/ws`, `/yjs/<room>`, `/echo`), and the built client (with `/r/<room>`
+//! HTTP routes: health (`/healthz`: alive; `/readyz`: store and cluster links answer), the WebSocket endpoints (`/ws`, `/yjs/<room>`, `/echo`), and the built client (with `/r/<room>`
 //! links served the single-page app).
 //!
 //! The static directory is served only as far as it goes: a path that resolves outside it
@@ -16,6 +16,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, shared: Shared) {
     let echo = shared.config.echo;
     cfg.app_data(web::Data::new(shared))
         .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
         .route("/ws", web::get().to(ws::rooms))
         .route("/yjs/{room}", web::get().to(ws::yjs));
     if echo {
@@ -89,6 +91,31 @@ pub(crate) fn leads_out(root: &Path, rel: &Path) -> bool {
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+/// Ready: the store answers and, in a cluster, the link to the other nodes works; 503 with
+/// a JSON reason otherwise. (`/healthz` only says the process is alive.)
+async fn readyz(shared: web::Data<Shared>) -> HttpResponse {
+    match shared.rooms.readiness().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"ready": true})),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"ready": false, "reason": reason}))
+        }
+    }
+}
+
+/// The Prometheus (OpenMetrics) text exposition of [`crate::metrics::METRICS`].
+async fn metrics(shared: web::Data<Shared>) -> HttpResponse {
+    let m = &crate::metrics::METRICS;
+    m.rooms_live.set(shared.rooms.live_rooms() as i64);
+    m.documents_live.set(shared.docs.live_docs() as i64);
+    m.cluster_link_up
+        .set(i64::from(shared.rooms.link_trouble().is_none()));
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(m.encode())
 }
 
 async fn not_built(_req: HttpRequest, dir: PathBuf) -> HttpResponse {

@@ -18,6 +18,7 @@ mod headers;
 mod hostcheck;
 mod http;
 pub mod identity;
+mod metrics;
 mod registry;
 pub mod rooms;
 pub mod store;

@@ -42,6 +42,8 @@ impl Broker for LocalBroker {
 
     fn publish(&self, room: &RoomName, frame: &Frame) {
         let subs = self.rooms.read().get(room).cloned();
+        let n = subs.as_ref().map_or(0, |s| s.len());
+        crate::metrics::METRICS.deliveries.inc_by(n as u64);
         for (_, outbox) in subs.iter().flat_map(|s| s.iter()) {
             outbox.deliver(frame.clone());
         }

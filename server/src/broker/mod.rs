@@ -81,6 +81,7 @@ impl<F> Outbox<F> {
             Ok(()) => {}
             Err(queue::Refused::Full) => {
                 if !self.slow.is_cancelled() {
+                    crate::metrics::METRICS.slow_consumers.inc();
                     tracing::warn!("outbox full: closing slow consumer");
                     self.slow.cancel();
                 }
@@ -142,6 +143,10 @@ pub trait Broker: Send + Sync + 'static {
     /// Tell the other nodes (without waiting; see [`redis::RedisBroker`] for what happens
     /// when they cannot be told). `room`: the room or document it is about.
     fn relay(&self, _room: Option<&RoomName>, _relay: Relay) {}
+    /// In a cluster: why the link to the other nodes is not working now (`/readyz`).
+    fn link_trouble(&self) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

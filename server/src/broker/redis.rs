@@ -15,7 +15,8 @@ use super::relay::{Envelope, NodeId, Relay, CHANNEL_PREFIX};
 use super::{Broker, ConnId, Frame, LocalBroker, Outbox};
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tandem_shared::ids::RoomName;
 use tokio::sync::mpsc;
@@ -54,6 +55,14 @@ pub struct RedisBroker {
     node: NodeId,
     relay: mpsc::Sender<Envelope>,
     dropped: AtomicU64,
+    health: Arc<Health>,
+}
+
+/// What the two links last saw, for `/readyz`.
+#[derive(Default)]
+struct Health {
+    subscribed: AtomicBool,
+    publish_failing: AtomicBool,
 }
 
 impl RedisBroker {
@@ -88,13 +97,15 @@ impl RedisBroker {
         .map_err(err)?;
         let (tx, rx) = mpsc::channel(RELAY_QUEUE);
         let (in_tx, in_rx) = mpsc::channel(INBOUND_QUEUE);
-        tracker.spawn(publish(publisher, rx, shutdown.clone()));
-        tracker.spawn(subscribe(client, in_tx, shutdown));
+        let health = Arc::new(Health::default());
+        tracker.spawn(publish(publisher, rx, (shutdown.clone(), health.clone())));
+        tracker.spawn(subscribe(client, in_tx, (shutdown, health.clone())));
         let broker = RedisBroker {
             local: LocalBroker::default(),
             node,
             relay: tx,
             dropped: AtomicU64::new(0),
+            health,
         };
         Ok((broker, in_rx))
     }
@@ -129,6 +140,16 @@ impl Broker for RedisBroker {
         Some(self.node)
     }
 
+    fn link_trouble(&self) -> Option<String> {
+        if !self.health.subscribed.load(Ordering::Relaxed) {
+            Some("redis: not subscribed (reconnecting)".into())
+        } else if self.health.publish_failing.load(Ordering::Relaxed) {
+            Some("redis: publishing fails (retrying)".into())
+        } else {
+            None
+        }
+    }
+
     fn relay(&self, room: Option<&RoomName>, relay: Relay) {
         let envelope = Envelope {
             node: self.node,
@@ -152,7 +173,7 @@ impl Broker for RedisBroker {
 async fn publish(
     mut conn: ConnectionManager,
     mut rx: mpsc::Receiver<Envelope>,
-    shutdown: CancellationToken,
+    (shutdown, health): (CancellationToken, Arc<Health>),
 ) {
     let mut batch = Vec::with_capacity(PIPELINE);
     let mut failing = false;
@@ -179,6 +200,7 @@ async fn publish(
                     if failing {
                         tracing::info!("redis: publishing again");
                         failing = false;
+                        health.publish_failing.store(false, Ordering::Relaxed);
                     }
                     break;
                 }
@@ -186,6 +208,7 @@ async fn publish(
                     if !failing {
                         tracing::warn!(%err, "redis: publish failed; retrying");
                         failing = true;
+                        health.publish_failing.store(true, Ordering::Relaxed);
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -206,7 +229,11 @@ async fn drain(conn: &mut ConnectionManager, rx: &mut mpsc::Receiver<Envelope>) 
 }
 
 /// The subscriber: `tandem:*` on its own connection, reconnecting with a capped backoff.
-async fn subscribe(client: redis::Client, to: mpsc::Sender<Inbound>, shutdown: CancellationToken) {
+async fn subscribe(
+    client: redis::Client,
+    to: mpsc::Sender<Inbound>,
+    (shutdown, health): (CancellationToken, Arc<Health>),
+) {
     let pattern = format!("{CHANNEL_PREFIX}*");
     let mut delay = Duration::from_millis(100);
     loop {
@@ -223,6 +250,7 @@ async fn subscribe(client: redis::Client, to: mpsc::Sender<Inbound>, shutdown: C
             Ok(Ok(pubsub)) => {
                 delay = Duration::from_millis(100);
                 tracing::info!("redis: subscribed");
+                health.subscribed.store(true, Ordering::Relaxed);
                 if to.send(Inbound::Up).await.is_err() {
                     return;
                 }
@@ -245,6 +273,7 @@ async fn subscribe(client: redis::Client, to: mpsc::Sender<Inbound>, shutdown: C
                     }
                 }
                 tracing::warn!("redis: subscription lost; reconnecting");
+                health.subscribed.store(false, Ordering::Relaxed);
                 if to.send(Inbound::Down).await.is_err() {
                     return;
                 }

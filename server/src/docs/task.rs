@@ -214,8 +214,11 @@ impl DocTask {
             let room = self.slot.room.clone();
             let first = st.doc.log.last_id + 1;
             let stored = tokio::task::spawn_blocking(move || {
-                store
-                    .append_doc_updates(&room, first, &updates)
+                let metrics = &crate::metrics::METRICS;
+                metrics
+                    .store("append_doc_updates", || {
+                        store.append_doc_updates(&room, first, &updates)
+                    })
                     .map(|first| (first, updates))
             })
             .await;
@@ -266,6 +269,7 @@ impl DocTask {
             Ok(Ok(())) => {
                 tracing::debug!(room = %self.slot.room, upto, entries, size, "document compacted");
                 st.doc.compacted(size);
+                crate::metrics::METRICS.document_bytes.observe(size as f64);
             }
             failure => {
                 tracing::warn!(room = %self.slot.room, ?failure, "document compaction failed")

@@ -320,6 +320,28 @@ impl Rooms {
         self.inner.registry.send_to_all(|| Command::Resync).await
     }
 
+    /// In a cluster: why the link to the other nodes is not working now.
+    pub(crate) fn link_trouble(&self) -> Option<String> {
+        self.inner.broker.link_trouble()
+    }
+
+    /// Whether the store answers (within 3 s) and, in a cluster, the link to the other
+    /// nodes works: what `/readyz` reports; `Err` says why not.
+    pub(crate) async fn readiness(&self) -> Result<(), String> {
+        let store = self.inner.store.clone();
+        let ping = tokio::task::spawn_blocking(move || store.ping());
+        match tokio::time::timeout(Duration::from_secs(3), ping).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => return Err(format!("store: {err}")),
+            Ok(Err(err)) => return Err(format!("store: {err}")),
+            Err(_) => return Err("store: no answer within 3 s".into()),
+        }
+        match self.inner.broker.link_trouble() {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    }
+
     pub fn live_rooms(&self) -> usize {
         self.inner.registry.len()
     }

@@ -204,6 +204,10 @@ impl State {
                     client_id,
                 } => {
                     self.room.chat(conn, text, client_id, now, &mut self.out);
+                    // A refusal is the chat's only output to its sender.
+                    if let Some(Output::To(_, ServerMsg::Error { code, .. })) = self.out.last() {
+                        crate::metrics::METRICS.chat(crate::metrics::refusal(*code), 1);
+                    }
                 }
                 Command::Typing { conn } => {
                     if let Some(member) = self.room.typing(conn) {
@@ -273,9 +277,15 @@ impl State {
     async fn persist(&self, posted: &[Arc<ChatMessage>]) -> Option<Vec<Arc<ChatMessage>>> {
         let store = self.rooms.inner.store.clone();
         let msgs = posted.to_vec();
-        match tokio::task::spawn_blocking(move || store.append(&msgs)).await {
-            Ok(Ok(stored)) if stored.len() == posted.len() => Some(stored),
+        let metrics = &crate::metrics::METRICS;
+        let append = move || metrics.store("append", || store.append(&msgs));
+        match tokio::task::spawn_blocking(append).await {
+            Ok(Ok(stored)) if stored.len() == posted.len() => {
+                metrics.chat("accepted", stored.len() as u64);
+                Some(stored)
+            }
             failure => {
+                metrics.chat("unavailable", posted.len() as u64);
                 tracing::error!(room = %self.name, count = posted.len(), ?failure, "persist failed");
                 None
             }

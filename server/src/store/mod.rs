@@ -172,6 +172,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replace the room's rules, all or none.
     fn save_access(&self, room: &RoomName, rules: &RoomAccess) -> Result<(), StoreError>;
+
+    /// Whether the store answers now (`/readyz`).
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -124,6 +124,7 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
             client_id,
         } => {
             let fail = |conn: &Conn, e: ids::Invalid| {
+                crate::metrics::METRICS.chat(crate::metrics::refusal(e.code), 1);
                 let msg = ServerMsg::Error {
                     code: e.code,
                     message: e.message,

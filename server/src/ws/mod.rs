@@ -107,6 +107,7 @@ where
         shared.sessions.track_future(
             async move {
                 let _place = place;
+                let _open = crate::metrics::OpenConnection::new(endpoint);
                 serve.await
             }
             .instrument(span),

@@ -100,6 +100,7 @@ impl RateLimit {
             return Verdict::Allow;
         }
         self.strikes += 1;
+        crate::metrics::METRICS.rate_limited.inc();
         if self.strikes >= self.max_strikes {
             Verdict::Close
         } else {

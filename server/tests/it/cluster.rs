@@ -80,20 +80,52 @@ impl Cluster {
     }
 }
 
+/// `GET path` on `addr`: the status and the body (None: no answer).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let ask = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    tcp.write_all(ask.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Some((status, body))
+}
+
+/// Poll `path` until its status is `want`; returns the body.
+pub async fn until_status(node: &TestServer, path: &str, want: u16) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((status, body)) = http_get(node.addr, path).await {
+            if status == want {
+                return body;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} answers {want} in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Whether the node answers `/healthz` within [`WAIT`].
 async fn serving(node: &TestServer) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {
-        if let Ok(mut tcp) = tokio::net::TcpStream::connect(node.addr).await {
-            let ask = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-            let mut answer = Vec::new();
-            if tcp.write_all(ask).await.is_ok()
-                && tcp.read_to_end(&mut answer).await.is_ok()
-                && answer.starts_with(b"HTTP/1.1 200")
-            {
-                return true;
-            }
+        if http_get(node.addr, "/healthz")
+            .await
+            .is_some_and(|(s, _)| s == 200)
+        {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -2,7 +2,7 @@
 //! stopped and started again, and a private room moderated from another node than its
 //! members'.
 
-use super::cluster::{count, until_count, Cluster};
+use super::cluster::{count, until_count, until_status, Cluster};
 use super::util::WAIT;
 use super::util::{chat_text, error_code};
 use super::yclient::YClient;
@@ -18,13 +18,17 @@ async fn redis_restarted_under_the_nodes_fan_out_and_presence_come_back() {
     let mut b = cluster.nodes[1].user().await;
     b.join("r", "b").await;
     until_count(&mut a, 2).await;
+    until_status(&cluster.nodes[0], "/readyz", 200).await;
     cluster.redis.kill();
+    let why = until_status(&cluster.nodes[1], "/readyz", 503).await;
+    assert!(why.contains("redis"), "{why}");
     // While Redis is down: stored and acknowledged, delivered on the sender's node.
     a.chat("r", "during").await;
     let ack = a.recv_until(|m| chat_text(m).is_some()).await;
     assert_eq!(chat_text(&ack).unwrap().2, "during");
     tokio::time::sleep(Duration::from_millis(300)).await;
     tokio::task::block_in_place(|| cluster.redis.restart().expect("redis restarts"));
+    until_status(&cluster.nodes[1], "/readyz", 200).await;
     // The node on the other side reads what it missed when its link is back.
     let got = b.recv_until(|m| chat_text(m).is_some()).await;
     assert_eq!(chat_text(&got).unwrap().2, "during");
@@ -47,7 +51,17 @@ async fn postgres_stopped_chat_is_refused_documents_close_1011_then_all_recovers
     let mut doc = YClient::join(&cluster.nodes[1], "pg").await;
     doc.push("before").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
+    until_status(&cluster.nodes[0], "/readyz", 200).await;
     tokio::task::block_in_place(|| cluster.pg.stop());
+    let why = until_status(&cluster.nodes[0], "/readyz", 503).await;
+    assert!(why.contains("store"), "{why}");
+    assert_eq!(
+        super::cluster::http_get(cluster.nodes[0].addr, "/healthz")
+            .await
+            .map(|r| r.0),
+        Some(200),
+        "alive all the same"
+    );
 
     a.send_json(json!({"type": "chat", "room": "pg", "text": "lost?", "client_id": "k1"}))
         .await;
@@ -68,6 +82,7 @@ async fn postgres_stopped_chat_is_refused_documents_close_1011_then_all_recovers
     );
 
     tokio::task::block_in_place(|| cluster.pg.start_again().expect("postgres back"));
+    until_status(&cluster.nodes[0], "/readyz", 200).await;
     // The same nodes, not restarted: the retry is stored and acknowledged once.
     let deadline = tokio::time::Instant::now() + WAIT;
     let seq = loop {

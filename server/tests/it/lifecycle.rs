@@ -171,3 +171,14 @@ async fn shutdown_closes_with_1001_returns_and_loses_nothing_acknowledged() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn readyz_says_the_store_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::on(dir.path()).await;
+    let (status, body) = crate::cluster::http_get(server.addr, "/readyz")
+        .await
+        .expect("an answer");
+    assert_eq!((status, body.as_str()), (200, r#"{"ready":true}"#));
+    server.stop().await.unwrap();
+}

@@ -16,6 +16,7 @@ mod identity;
 mod interop;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod presence;
 mod private;
 mod private_docs;

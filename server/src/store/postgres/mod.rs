@@ -132,6 +132,11 @@ fn message(room: &str, row: &Row) -> Result<Arc<ChatMessage>, StoreError> {
 }
 
 impl Store for PostgresStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.conn()?.simple_query("SELECT 1")?;
+        Ok(())
+    }
+
     fn load_room(&self, room: &RoomName, tail: usize) -> Result<RoomSnapshot, StoreError> {
         let mut conn = self.conn()?;
         let mut tx = read_tx(&mut conn)?;

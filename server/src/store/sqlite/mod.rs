@@ -88,6 +88,11 @@ fn message(room: &RoomName, row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMes
 }
 
 impl Store for SqliteStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.conn.lock().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn load_room(&self, room: &RoomName, tail: usize) -> Result<RoomSnapshot, StoreError> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare_cached(
