@@ -55,7 +55,6 @@ impl Router {
                         self.rooms.resync_all().await;
                         self.docs.resync_all().await;
                     }
-                    Some(Inbound::Down) => {}
                     Some(Inbound::Event(envelope)) if Some(envelope.node) == me => {}
                     Some(Inbound::Event(envelope)) => {
                         let node = envelope.node;

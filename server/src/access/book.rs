@@ -60,6 +60,13 @@ impl AccessBook {
         }
     }
 
+    /// The room's rules as the store has them (a room with none stored: the default).
+    async fn load(&self, room: &RoomName) -> Result<RoomAccess, Unavailable> {
+        let name = room.clone();
+        let stored = self.on_blocking_pool(move |s| s.load_access(&name)).await?;
+        Ok(stored.unwrap_or_else(|| RoomAccess::unrecorded(room.as_str())))
+    }
+
     /// The room's rules as they are now and as they change.
     pub async fn watch(
         &self,
@@ -68,11 +75,7 @@ impl AccessBook {
         if let Some(tx) = self.inner.rooms.lock().get(room) {
             return Ok(tx.subscribe());
         }
-        let name = room.clone();
-        let loaded = self
-            .on_blocking_pool(move |s| s.load_access(&name))
-            .await?
-            .unwrap_or_else(|| RoomAccess::unrecorded(room.as_str()));
+        let loaded = self.load(room).await?;
         let mut rooms = self.inner.rooms.lock();
         rooms.retain(|_, tx| tx.receiver_count() > 0);
         // Another caller may have loaded it meanwhile: theirs is the one.
@@ -97,11 +100,7 @@ impl AccessBook {
         let _one_at_a_time = self.inner.writes.lock().await;
         self.watch(room).await?;
         // Read afresh: in a cluster another node may have changed them since.
-        let name = room.clone();
-        let mut rules = self
-            .on_blocking_pool(move |s| s.load_access(&name))
-            .await?
-            .unwrap_or_else(|| RoomAccess::unrecorded(room.as_str()));
+        let mut rules = self.load(room).await?;
         let result = match change(&mut rules) {
             Ok(r) => r,
             Err(denied) => return Ok(Err(denied)),
@@ -122,11 +121,7 @@ impl AccessBook {
             return Ok(());
         }
         let _one_at_a_time = self.inner.writes.lock().await;
-        let name = room.clone();
-        let loaded = self
-            .on_blocking_pool(move |s| s.load_access(&name))
-            .await?
-            .unwrap_or_else(|| RoomAccess::unrecorded(room.as_str()));
+        let loaded = self.load(room).await?;
         if let Some(tx) = self.inner.rooms.lock().get(room) {
             tx.send_replace(Arc::new(loaded));
         }

@@ -45,8 +45,6 @@ pub enum RedisError {
 pub enum Inbound {
     /// Subscribed (again): whatever was relayed while the link was down is missing here.
     Up,
-    /// The subscription is lost; reconnecting.
-    Down,
     Event(Envelope),
 }
 
@@ -108,11 +106,6 @@ impl RedisBroker {
             health,
         };
         Ok((broker, in_rx))
-    }
-
-    /// Events dropped because the relay queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -190,10 +183,7 @@ async fn publish(
         if n == 0 {
             return;
         }
-        let mut pipe = redis::pipe();
-        for envelope in batch.drain(..) {
-            pipe.publish(envelope.channel(), envelope.encode()).ignore();
-        }
+        let pipe = pipeline(batch.drain(..));
         loop {
             match pipe.query_async::<()>(&mut conn).await {
                 Ok(()) => {
@@ -220,11 +210,17 @@ async fn publish(
     }
 }
 
-async fn drain(conn: &mut ConnectionManager, rx: &mut mpsc::Receiver<Envelope>) {
+/// One `PUBLISH` per envelope, on its channel, in order.
+fn pipeline(envelopes: impl Iterator<Item = Envelope>) -> redis::Pipeline {
     let mut pipe = redis::pipe();
-    while let Ok(envelope) = rx.try_recv() {
+    for envelope in envelopes {
         pipe.publish(envelope.channel(), envelope.encode()).ignore();
     }
+    pipe
+}
+
+async fn drain(conn: &mut ConnectionManager, rx: &mut mpsc::Receiver<Envelope>) {
+    let pipe = pipeline(std::iter::from_fn(|| rx.try_recv().ok()));
     let _ = pipe.query_async::<()>(conn).await;
 }
 
@@ -274,9 +270,6 @@ async fn subscribe(
                 }
                 tracing::warn!("redis: subscription lost; reconnecting");
                 health.subscribed.store(false, Ordering::Relaxed);
-                if to.send(Inbound::Down).await.is_err() {
-                    return;
-                }
             }
             Ok(Err(err)) => tracing::warn!(%err, "redis: cannot subscribe; retrying"),
             Err(_) => tracing::warn!("redis: subscribing timed out; retrying"),

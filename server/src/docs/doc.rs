@@ -105,6 +105,19 @@ fn apply_stored(doc: &Doc, what: &str, bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
+/// Apply `update` to `doc`, yrs' panics caught: what was new in it, encoded (`[0, 0]` if
+/// nothing), or why it did not apply.
+fn integrate(doc: &Doc, update: Update) -> Result<Vec<u8>, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut txn = doc.transact_mut();
+        txn.apply_update(update).map_err(|e| e.to_string())?;
+        let new = txn.encode_update_v1();
+        txn.commit();
+        Ok(new)
+    }))
+    .unwrap_or_else(|_panic| Err("yrs panicked".to_owned()))
+}
+
 /// The encoding of an update that changes nothing.
 fn is_noop(update: &[u8]) -> bool {
     update == [0, 0]
@@ -221,21 +234,10 @@ impl SharedDoc {
                 return Err(Rejected::Refused(Close::DocTooLarge));
             }
         }
-        let applied = catch_unwind(AssertUnwindSafe(|| {
-            let mut txn = self.doc.transact_mut();
-            txn.apply_update(update)?;
-            let new = txn.encode_update_v1();
-            txn.commit();
-            Ok::<_, yrs::error::UpdateError>(new)
-        }));
-        let new = match applied {
-            Ok(Ok(new)) => new,
-            Ok(Err(err)) => {
+        let new = match integrate(&self.doc, update) {
+            Ok(new) => new,
+            Err(err) => {
                 tracing::warn!(conn, %err, "update failed to apply");
-                return Err(Rejected::Poisoned);
-            }
-            Err(_panic) => {
-                tracing::warn!(conn, "update made yrs panic");
                 return Err(Rejected::Poisoned);
             }
         };
@@ -321,19 +323,12 @@ impl SharedDoc {
         bytes: &[u8],
         out: &mut Vec<Output>,
     ) -> Result<(), LoadError> {
-        let applied = catch_unwind(AssertUnwindSafe(|| {
-            let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
-            let mut txn = self.doc.transact_mut();
-            txn.apply_update(update).map_err(|e| e.to_string())?;
-            let new = txn.encode_update_v1();
-            txn.commit();
-            Ok::<_, String>(new)
-        }));
-        let new = match applied {
-            Ok(Ok(new)) => new,
-            Ok(Err(e)) => return Err(LoadError(format!("update {id}: {e}"))),
-            Err(_panic) => return Err(LoadError(format!("update {id}: yrs panicked"))),
-        };
+        let decoded = catch_unwind(|| Update::decode_v1(bytes))
+            .map_err(|_panic| "yrs panicked decoding it".to_owned())
+            .and_then(|decoded| decoded.map_err(|e| e.to_string()));
+        let new = decoded
+            .and_then(|update| integrate(&self.doc, update))
+            .map_err(|e| LoadError(format!("update {id}: {e}")))?;
         if id > self.log.last_id {
             self.log.last_id = id;
             self.log.entries += 1;

@@ -90,6 +90,28 @@ pub(crate) enum Moderation {
     RotateInvite,
 }
 
+impl Moderation {
+    /// What it does to the people in the room, as the other nodes are told it (rotating the
+    /// invite does nothing to anyone).
+    pub(crate) fn effect(&self) -> Option<crate::broker::relay::Action> {
+        use crate::broker::relay::Action;
+        match self {
+            Moderation::Kick { user, ban } => Some(Action::Kick {
+                user: user.clone(),
+                ban: *ban,
+            }),
+            Moderation::SetRole { user, role } => Some(Action::SetRole {
+                user: user.clone(),
+                role: *role,
+            }),
+            Moderation::SetReadOnly(read_only) => Some(Action::SetReadOnly {
+                read_only: *read_only,
+            }),
+            Moderation::RotateInvite => None,
+        }
+    }
+}
+
 /// The room could not take the request: it failed to load, or the server is shutting down.
 #[derive(Debug, thiserror::Error)]
 #[error("room unavailable")]

@@ -20,7 +20,7 @@ use yrs::{GetString, Text, Transact};
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Node `i`: the debug server binary on the test's Postgres and Redis.
-pub fn node(dir: &std::path::Path, i: usize, db: &str, redis: &str) -> Node {
+fn node(dir: &std::path::Path, i: usize, db: &str, redis: &str) -> Node {
     let flags = [
         "--workers",
         "1",
@@ -37,6 +37,44 @@ pub fn node(dir: &std::path::Path, i: usize, db: &str, redis: &str) -> Node {
     ];
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_tandem-server"));
     Node::spawn(bin, dir, i, (db, redis), &flags).expect("the server binary starts")
+}
+
+/// Three node processes on a private Postgres and Redis, and each node's `/ws` URL. (Drop
+/// order: the nodes before the servers they use.)
+pub struct ThreeNodes {
+    pub nodes: Vec<Node>,
+    pub urls: Vec<String>,
+    pub pg: testbed::Postgres,
+    pub redis: testbed::Redis,
+    _dir: tempfile::TempDir,
+}
+
+impl ThreeNodes {
+    pub async fn start() -> ThreeNodes {
+        let (pg, redis) = tokio::task::spawn_blocking(|| {
+            (
+                testbed::Postgres::start().unwrap(),
+                testbed::Redis::start().unwrap(),
+            )
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let nodes: Vec<Node> = (0..3)
+            .map(|i| node(dir.path(), i, &pg.url(), &redis.url()))
+            .collect();
+        let urls = nodes
+            .iter()
+            .map(|n| format!("ws://{}/ws", n.addr))
+            .collect();
+        ThreeNodes {
+            nodes,
+            urls,
+            pg,
+            redis,
+            _dir: dir,
+        }
+    }
 }
 
 /// What a chat client saw: every seq in order, and the seq each of its messages was

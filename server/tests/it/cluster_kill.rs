@@ -4,31 +4,17 @@
 //! converge, and a user who does not come back leaves presence by liveness alone.
 
 use super::cluster::until_count_any;
-use super::cluster_clients::{chatter, editor, finish_chatters, node, stored_once_each};
+use super::cluster_clients::{chatter, editor, finish_chatters, stored_once_each, ThreeNodes};
 use super::util::left;
 use super::yclient::YClient;
 use std::time::Duration;
-use testbed::Node;
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_one_of_three_nodes_under_chat_and_editing_loses_nothing() {
-    let (pg, redis) = tokio::task::spawn_blocking(|| {
-        (
-            testbed::Postgres::start().unwrap(),
-            testbed::Redis::start().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut nodes: Vec<Node> = (0..3)
-        .map(|i| node(dir.path(), i, &pg.url(), &redis.url()))
-        .collect();
-    let urls: Vec<String> = nodes
-        .iter()
-        .map(|n| format!("ws://{}/ws", n.addr))
-        .collect();
+    // Kept whole: the servers and the data directory live as long as it does.
+    let mut cluster = ThreeNodes::start().await;
+    let urls = cluster.urls.clone();
     // Someone on node 0 who never comes back: liveness must take them out of presence.
     let mut gone = super::util::Client::connect(&urls[0]).await;
     gone.hello(None).await;
@@ -56,7 +42,7 @@ async fn kill_9_one_of_three_nodes_under_chat_and_editing_loses_nothing() {
     watcher.join("kill", "watcher").await;
     until_count_any(&mut watcher, |n| n == 5).await; // ghost, c0..c2, watcher
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    nodes[0].kill9();
+    cluster.nodes[0].kill9();
     let killed = Instant::now();
     // The ghost leaves by liveness (the chat client c0 comes back through another node).
     watcher.recv_until(|m| left(m, &gone.user_id)).await;
@@ -75,7 +61,7 @@ async fn kill_9_one_of_three_nodes_under_chat_and_editing_loses_nothing() {
         }
     })
     .await;
-    let stored = stored_once_each(&pg, "kill", &all_acked);
+    let stored = stored_once_each(&cluster.pg, "kill", &all_acked);
     eprintln!(
         "kill -9: ghost left presence {left_after:?} after the kill; {} acknowledged, {stored} stored",
         all_acked.len()
@@ -106,27 +92,13 @@ async fn kill_9_one_of_three_nodes_under_chat_and_editing_loses_nothing() {
             "every editor's edits are in it"
         );
     }
-    drop(nodes);
+    drop(cluster);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_under_steady_chat_loses_and_doubles_nothing() {
-    let (pg, mut redis) = tokio::task::spawn_blocking(|| {
-        (
-            testbed::Postgres::start().unwrap(),
-            testbed::Redis::start().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let nodes: Vec<Node> = (0..3)
-        .map(|i| node(dir.path(), i, &pg.url(), &redis.url()))
-        .collect();
-    let urls: Vec<String> = nodes
-        .iter()
-        .map(|n| format!("ws://{}/ws", n.addr))
-        .collect();
+    let mut cluster = ThreeNodes::start().await;
+    let urls = cluster.urls.clone();
     let run_for = Duration::from_secs(4);
     let chat: Vec<_> = (0..3)
         .map(|i| {
@@ -139,10 +111,10 @@ async fn redis_restarted_under_steady_chat_loses_and_doubles_nothing() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    redis.kill();
+    cluster.redis.kill();
     // Down for longer than the nodes' liveness window: they also drop each other's members.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    tokio::task::block_in_place(|| redis.restart().expect("redis restarts"));
+    tokio::task::block_in_place(|| cluster.redis.restart().expect("redis restarts"));
     let all_acked = finish_chatters(chat, |i, seen| {
         assert_eq!(seen.moves, 0, "client {i} stayed on its node");
         // It saw everything up to its own last message, whichever node stored each.
@@ -153,10 +125,10 @@ async fn redis_restarted_under_steady_chat_loses_and_doubles_nothing() {
         );
     })
     .await;
-    let stored = stored_once_each(&pg, "redis", &all_acked);
+    let stored = stored_once_each(&cluster.pg, "redis", &all_acked);
     eprintln!(
         "redis restart: {} acknowledged, {stored} stored",
         all_acked.len()
     );
-    drop(nodes);
+    drop(cluster);
 }

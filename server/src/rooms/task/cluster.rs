@@ -158,18 +158,9 @@ impl State {
         if self.rooms.book().reload(&self.name).await.is_err() {
             tracing::warn!(room = %self.name, "rules changed elsewhere but could not be read");
         }
-        let rules = self.rules.borrow_and_update().clone();
-        self.room.set_rules(rules);
-        match action {
-            None => {}
-            Some(Action::Kick { user, ban }) => {
-                self.room.remove_user(&user, ban, &mut self.out);
-                self.rooms.inner.docs.expel(&self.name, &user).await;
-            }
-            Some(Action::SetRole { user, role }) => {
-                self.room.role_changed(&user, role, &mut self.out)
-            }
-            Some(Action::SetReadOnly { .. }) => self.room.read_only_changed(&mut self.out),
+        self.refresh_rules();
+        if let Some(effect) = action {
+            self.apply(&effect).await;
         }
     }
 }

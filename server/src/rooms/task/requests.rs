@@ -4,7 +4,7 @@
 
 use super::State;
 use crate::access::{rules::new_invite, Denied, Who};
-use crate::broker::{ConnId, Outbox};
+use crate::broker::{relay::Action, ConnId, Outbox};
 use crate::rooms::Moderation;
 use crate::ws::codec;
 use tandem_shared::{ErrorCode, Role, ServerMsg};
@@ -27,7 +27,7 @@ impl State {
     }
 
     /// The rules as the access book has them now.
-    fn refresh_rules(&mut self) {
+    pub(super) fn refresh_rules(&mut self) {
         let rules = self.rules.borrow_and_update().clone();
         self.room.set_rules(rules);
     }
@@ -181,33 +181,14 @@ impl State {
             }
         }
         tracing::info!(room = %self.name, conn, ?action, "moderated");
-        use crate::broker::relay::Action;
-        let relayed = match &action {
-            Moderation::Kick { user, ban } => Some(Action::Kick {
-                user: user.clone(),
-                ban: *ban,
-            }),
-            Moderation::SetRole { user, role } => Some(Action::SetRole {
-                user: user.clone(),
-                role: *role,
-            }),
-            Moderation::SetReadOnly(read_only) => Some(Action::SetReadOnly {
-                read_only: *read_only,
-            }),
-            Moderation::RotateInvite => None,
-        };
-        self.relay(crate::broker::Relay::Rules { action: relayed });
-        match action {
-            Moderation::Kick { user, ban } => {
-                // Out of the chat, presence and the document, now.
-                self.room.remove_user(&user, ban, &mut self.out);
-                self.rooms.inner.docs.expel(&self.name, &user).await;
-            }
-            Moderation::SetRole { user, role } => {
-                self.room.role_changed(&user, role, &mut self.out)
-            }
-            Moderation::SetReadOnly(_) => self.room.read_only_changed(&mut self.out),
-            Moderation::RotateInvite => {
+        let effect = action.effect();
+        self.relay(crate::broker::Relay::Rules {
+            action: effect.clone(),
+        });
+        match effect {
+            Some(effect) => self.apply(&effect).await,
+            // A new invite: only its owner is told.
+            None => {
                 let invite = self.room.rules().invite.clone().unwrap_or_default();
                 let msg = ServerMsg::Invite {
                     room: self.name.to_string(),
@@ -215,6 +196,20 @@ impl State {
                 };
                 self.out.push(Output::To(conn, msg));
             }
+        }
+    }
+
+    /// What a stored moderation action does to the people in this room, whether it was
+    /// taken here or on another node: a removed user is out of the chat, presence and the
+    /// document now; everyone sees a new role, or whether the room is read-only.
+    pub(super) async fn apply(&mut self, effect: &Action) {
+        match effect {
+            Action::Kick { user, ban } => {
+                self.room.remove_user(user, *ban, &mut self.out);
+                self.rooms.inner.docs.expel(&self.name, user).await;
+            }
+            Action::SetRole { user, role } => self.room.role_changed(user, *role, &mut self.out),
+            Action::SetReadOnly { .. } => self.room.read_only_changed(&mut self.out),
         }
     }
 }
