@@ -22,7 +22,12 @@ pub mod components;
 pub mod model;
 pub mod net;
 
-/// Mount the page on `<body>`.
+/// Mount the page on `<body>`: the admin view at `/admin`, the app everywhere else.
 pub fn start() {
-    yew::Renderer::<app::App>::new().render();
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok());
+    if path.as_deref().map(|p| p.trim_end_matches('/')) == Some("/admin") {
+        yew::Renderer::<components::admin::Admin>::new().render();
+    } else {
+        yew::Renderer::<app::App>::new().render();
+    }
 }

@@ -206,6 +206,24 @@ pub struct Config {
     /// RSA key, ES256 for a P-256 key).
     #[arg(long, env = "TANDEM_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<PathBuf>,
+
+    /// A key for the HTTP API and the admin view (`Authorization: Bearer <key>`, at least
+    /// 16 characters); repeat for several (comma-separated in the environment).
+    #[arg(
+        long = "api-key",
+        env = "TANDEM_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+
+    /// A file of API keys, one per line (blank lines and `#` comments are skipped).
+    #[arg(long, env = "TANDEM_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// API requests per second per key, with a burst of twice as many; 0 for no limit.
+    #[arg(long, env = "TANDEM_API_RATE_PER_SEC", default_value_t = 50)]
+    pub api_rate_per_sec: u32,
 }
 
 impl Config {

@@ -23,6 +23,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, shared: Shared) {
     if echo {
         cfg.route("/echo", web::get().to(ws::echo));
     }
+    crate::api::configure(cfg);
     if let (true, Ok(root)) = (static_dir.join(INDEX).is_file(), static_dir.canonicalize()) {
         let filter_root = root.clone();
         let spa = move |req: dev::ServiceRequest| {

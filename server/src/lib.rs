@@ -8,10 +8,12 @@
 //! `store` (history, documents).
 
 pub mod access;
+mod api;
 mod assets;
 pub mod broker;
 mod cluster;
 mod config;
+mod connections;
 pub mod docs;
 mod error;
 mod headers;
@@ -92,6 +94,12 @@ pub async fn run(
     let key = identity::load_or_create_key(&config.secret_path())?;
     let identities = Arc::new(identity::Identities::new(&key, config.token_ttl()));
     let app_keys = config.app_keys()?.map(Arc::new);
+    let api_keys = api::ApiKeys::load(&config)?;
+    if api_keys.is_empty() {
+        tracing::info!(
+            "no API keys (--api-key, --api-key-file): the HTTP API and /admin are locked"
+        );
+    }
     let book = access::AccessBook::new(store.clone());
     let docs = Docs::new(
         (store.clone(), broker.clone()),
@@ -128,6 +136,8 @@ pub async fn run(
         shutdown: shutdown.clone(),
         sessions: TaskTracker::new(),
         peers: Default::default(),
+        conns: Default::default(),
+        api: Arc::new(api_keys),
     };
     let sessions = shared.sessions.clone();
     let addr = listener.local_addr()?;

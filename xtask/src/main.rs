@@ -157,6 +157,7 @@ fn test() -> Result {
     // The e2e suite drives the client trunk built above (dist/).
     e2e_tests()?;
     autobahn()?;
+    api_conformance()?;
     println!(
         "\nxtask test: every check passed in {:.0?}",
         started.elapsed()
@@ -293,6 +294,32 @@ fn autobahn() -> Result {
         .arg(&url));
     server.stop()?;
     tools::judge_autobahn(out)
+}
+
+/// The HTTP API against its OpenAPI document (`/api/openapi.json`), by schemathesis: every
+/// check, its examples, coverage, fuzzing and stateful phases; fixed seeds, so a failure
+/// reproduces (`--seed`). Any failure fails the test command.
+fn api_conformance() -> Result {
+    const KEY: &str = "schemathesis-key-0123456789";
+    let dir = tempdir("schemathesis")?;
+    let data = dir.join("data").to_string_lossy().into_owned();
+    let args = [
+        "--data-dir",
+        &data,
+        "--api-key",
+        KEY,
+        "--api-rate-per-sec",
+        "0",
+    ];
+    let server = Server::start(&args)?;
+    let schema = format!("http://{}/api/openapi.json", server.addr);
+    let auth = format!("Authorization: Bearer {KEY}");
+    for seed in ["1", "2"] {
+        sh(Command::new(tools::schemathesis())
+            .args(["run", &schema, "-H", &auth, "--checks", "all"])
+            .args(["--max-examples", "50", "--seed", seed, "--workers", "2"]))?;
+    }
+    server.stop()
 }
 
 pub(crate) fn tempdir(what: &str) -> Result<PathBuf> {

@@ -175,8 +175,16 @@ pub(crate) fn python() -> PathBuf {
     Path::new(VENV).join("bin/python")
 }
 
+/// The property-based API tester the test command holds the API to its OpenAPI with.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+pub(crate) fn schemathesis() -> PathBuf {
+    Path::new(VENV).join("bin/schemathesis")
+}
+
 fn ensure_python_tools() -> Result {
-    if output(Command::new(python()).args(["-c", "import kosoku"])).is_some() {
+    let have = output(Command::new(python()).args(["-c", "import kosoku, schemathesis"]));
+    if have.is_some() {
         return Ok(());
     }
     if output(Command::new("python3").arg("--version")).is_none() {
@@ -186,7 +194,7 @@ fn ensure_python_tools() -> Result {
         apt_install(&["python3-venv"])?;
         sh(Command::new("python3").args(["-m", "venv", VENV]))?;
     }
-    sh(Command::new(python()).args(["-m", "pip", "install", "-q", "kosoku"]))
+    sh(Command::new(python()).args(["-m", "pip", "install", "-q", "kosoku", SCHEMATHESIS]))
 }
 
 /// Judge kosoku's `index.json`: non-compression cases must be OK, NON-STRICT or

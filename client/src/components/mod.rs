@@ -8,8 +8,10 @@
 //! [`presence`] (with the owner's member menus), [`room_bar`] (the room's name, read-only
 //! badge, and the owner's invite link and read-only switch), and [`doc`] (one document
 //! pane per joined room: its replica, its socket to `/yjs/<room>`, the editor and the
-//! others' carets).
+//! others' carets). [`admin`] is the `/admin` page's root (with [`admin_tables`]).
 
+pub mod admin;
+pub mod admin_tables;
 pub mod chat;
 pub mod doc;
 pub mod home;

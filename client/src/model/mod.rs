@@ -5,8 +5,10 @@
 //! [`apply`]; [`timeline`] (a room's messages by `seq`); [`backoff`] (the reconnection
 //! schedule); [`roster`] (who is in a room, when a big room lists only some); [`stored`]
 //! (what is kept in the browser's storage, and its format); [`doc`] (the room's shared
-//! document: replica, undo, diff, y-websocket framing).
+//! document: replica, undo, diff, y-websocket framing); [`admin`] (what the admin view
+//! reads from the admin API, and how it words it).
 
+pub mod admin;
 pub mod backoff;
 pub mod doc;
 pub mod reduce;

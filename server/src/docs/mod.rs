@@ -113,9 +113,10 @@ enum Command {
         outbox: Outbox<DocFrame>,
         done: oneshot::Sender<()>,
     },
-    /// Close every connection of `user` (kicked or banned from the room).
+    /// Close every connection of `user` (kicked or banned from the room), or everyone's
+    /// (the room closed).
     Expel {
-        user: String,
+        user: Option<String>,
     },
     Msg {
         conn: ConnId,
@@ -214,10 +215,10 @@ impl Docs {
         self.inner.registry.send_to_all(|| Command::Resync).await
     }
 
-    /// Close `user`'s connections to `room`'s document, if it is live.
-    pub(crate) async fn expel(&self, room: &RoomName, user: &str) {
+    /// Close `user`'s connections to `room`'s document (everyone's: `None`), if it is live.
+    pub(crate) async fn expel(&self, room: &RoomName, user: Option<&str>) {
         let cmd = Command::Expel {
-            user: user.to_owned(),
+            user: user.map(str::to_owned),
         };
         // Not live: nobody is connected, nothing to do (and nothing to load).
         let _ = self.inner.registry.send_if_live(room, cmd).await;

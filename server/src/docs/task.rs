@@ -144,11 +144,11 @@ impl DocTask {
                     let theirs: Vec<ConnId> = st
                         .who
                         .iter()
-                        .filter(|(_, who)| who.user == user)
+                        .filter(|(_, who)| user.as_ref().is_none_or(|u| who.user == *u))
                         .map(|(conn, _)| *conn)
                         .collect();
                     for conn in theirs {
-                        tracing::info!(room = %self.slot.room, conn, %user, "expelled");
+                        tracing::info!(room = %self.slot.room, conn, ?user, "expelled");
                         st.close(conn, Close::Removed);
                     }
                 }

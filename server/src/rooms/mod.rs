@@ -6,8 +6,12 @@
 //! applies them and is the one that changes them (`moderation.rs` for what it does then).
 //! Scrollback (`history`) reads the store directly, without the room task.
 
+mod command;
 mod room;
 mod task;
+
+pub(crate) use command::{Command, Moderation, Operation, RoomStats};
+pub(crate) use task::now_ms;
 
 use crate::access::{AccessBook, Who};
 use crate::broker::{Broker, ConnId, NodeId, Outbox, Relay};
@@ -16,101 +20,11 @@ use crate::registry::{Registry, Slot, TaskFuture};
 use crate::store::Store;
 use std::{sync::Arc, time::Duration};
 use tandem_shared::ids::RoomName;
-use tandem_shared::Role;
+use tandem_shared::{Member, ServerMsg};
 use tokio::sync::oneshot;
 
 /// Commands queued per room before senders wait (backpressure onto the sending sessions).
 const ROOM_QUEUE: usize = 1024;
-
-#[derive(Debug)]
-pub(crate) enum Command {
-    Join {
-        conn: ConnId,
-        who: Who,
-        name: String,
-        since: Option<u64>,
-        invite: Option<String>,
-        outbox: Outbox,
-        /// Fires with whether the connection is in the room now.
-        done: oneshot::Sender<bool>,
-    },
-    /// A page of stored history for a joined connection. (Answered on `reply`, which works
-    /// whether or not the connection is still in the room.)
-    History {
-        conn: ConnId,
-        before: Option<u64>,
-        limit: usize,
-        reply: Outbox,
-    },
-    Moderate {
-        conn: ConnId,
-        action: Moderation,
-        reply: Outbox,
-    },
-    /// A page of the room's members for a joined connection.
-    Members {
-        conn: ConnId,
-        after: Option<String>,
-        limit: usize,
-        reply: Outbox,
-    },
-    Chat {
-        conn: ConnId,
-        text: String,
-        client_id: Option<String>,
-    },
-    Typing {
-        conn: ConnId,
-    },
-    /// Leave on request (`done` fires once the connection is out) or because it closed.
-    Leave {
-        conn: ConnId,
-        done: Option<oneshot::Sender<()>>,
-    },
-    /// Cluster: an event from another node about this room.
-    Remote {
-        node: NodeId,
-        relay: Relay,
-    },
-    /// Cluster: a node is dead or gone; its members leave.
-    NodeGone(NodeId),
-    /// Cluster: a node is heard from (again): ask it who it has here.
-    NodeSeen,
-    /// Cluster: the backplane link is back; read what was missed from the store and
-    /// restate presence.
-    Resync,
-}
-
-/// What a moderator asks of a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Moderation {
-    Kick { user: String, ban: bool },
-    SetRole { user: String, role: Role },
-    SetReadOnly(bool),
-    RotateInvite,
-}
-
-impl Moderation {
-    /// What it does to the people in the room, as the other nodes are told it (rotating the
-    /// invite does nothing to anyone).
-    pub(crate) fn effect(&self) -> Option<crate::broker::relay::Action> {
-        use crate::broker::relay::Action;
-        match self {
-            Moderation::Kick { user, ban } => Some(Action::Kick {
-                user: user.clone(),
-                ban: *ban,
-            }),
-            Moderation::SetRole { user, role } => Some(Action::SetRole {
-                user: user.clone(),
-                role: *role,
-            }),
-            Moderation::SetReadOnly(read_only) => Some(Action::SetReadOnly {
-                read_only: *read_only,
-            }),
-            Moderation::RotateInvite => None,
-        }
-    }
-}
 
 /// The room could not take the request: it failed to load, or the server is shutting down.
 #[derive(Debug, thiserror::Error)]
@@ -290,6 +204,76 @@ impl Rooms {
             reply,
         };
         self.send(room, cmd).await
+    }
+
+    /// A backend's message through the publish API: the stored message (`chat`) or why
+    /// not (`error`).
+    pub(crate) async fn publish(
+        &self,
+        room: &RoomName,
+        sender: Member,
+        (text, client_id): (String, Option<String>),
+    ) -> Result<ServerMsg, Unavailable> {
+        let (reply, rx) = oneshot::channel();
+        let conn = crate::ws::next_conn_id();
+        let cmd = Command::Publish {
+            conn,
+            sender,
+            text,
+            client_id,
+            reply,
+        };
+        self.send(room, cmd).await?;
+        rx.await.map_err(|_| Unavailable)
+    }
+
+    /// The figures of every room live on this node, by name.
+    pub(crate) async fn stats(&self) -> Vec<RoomStats> {
+        let mut waiting = Vec::new();
+        for room in self.inner.registry.live_names() {
+            let (reply, rx) = oneshot::channel();
+            if self
+                .inner
+                .registry
+                .send_if_live(&room, Command::Stats { reply })
+                .await
+            {
+                waiting.push(rx);
+            }
+        }
+        let mut stats = Vec::new();
+        for rx in waiting {
+            // A room that unloaded meanwhile is not live.
+            stats.extend(rx.await.ok());
+        }
+        stats.sort_by(|a, b| a.room.cmp(&b.room));
+        stats
+    }
+
+    /// The figures of one room, if it is live here.
+    pub(crate) async fn stats_of(&self, room: &RoomName) -> Option<RoomStats> {
+        let (reply, rx) = oneshot::channel();
+        let registry = &self.inner.registry;
+        if !registry.send_if_live(room, Command::Stats { reply }).await {
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    /// An operator's action on a room (loaded for it if need be).
+    pub(crate) async fn operate(
+        &self,
+        room: &RoomName,
+        action: Operation,
+    ) -> Result<Result<(), ServerMsg>, Unavailable> {
+        let (reply, rx) = oneshot::channel();
+        self.send(room, Command::Operate { action, reply }).await?;
+        rx.await.map_err(|_| Unavailable)
+    }
+
+    /// The store, for the API's reads.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
     }
 
     /// The rules of every room.

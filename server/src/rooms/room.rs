@@ -8,6 +8,7 @@
 
 mod cluster;
 mod moderation;
+mod post;
 mod presence;
 
 pub(crate) use presence::Pending;
@@ -246,97 +247,6 @@ impl Room {
             .collect()
     }
 
-    /// Post a message. `text` and `client_id` are already validated by the session.
-    pub(crate) fn chat(
-        &mut self,
-        conn: ConnId,
-        text: String,
-        client_id: Option<String>,
-        now_ms: u64,
-        out: &mut Vec<Output>,
-    ) {
-        let Some(who) = self.conns.get(&conn) else {
-            out.push(self.error(
-                conn,
-                ErrorCode::NotJoined,
-                "join the room before sending to it",
-            ));
-            return;
-        };
-        if let Some(cid) = &client_id {
-            if let Some(orig) = self.dedup.get(&(who.user.clone(), cid.clone())) {
-                let reply = if orig.text == text {
-                    // A retry: acknowledge with the original, store and broadcast nothing
-                    // (whatever changed since: it was stored when it was allowed).
-                    ServerMsg::Chat(ChatMessage::clone(orig))
-                } else {
-                    // Never acknowledge a text with another one's seq.
-                    ServerMsg::Error {
-                        code: ErrorCode::ClientIdReused,
-                        message: format!(
-                            "client_id {cid} already named another message of yours; \
-                             use a new one for a new message"
-                        ),
-                        room: Some(self.room()),
-                        client_id: Some(cid.clone()),
-                    }
-                };
-                out.push(Output::To(conn, reply));
-                return;
-            }
-        }
-        if let Err(denied) = self.rules.may_write(who) {
-            out.push(Output::To(
-                conn,
-                ServerMsg::Error {
-                    code: ErrorCode::Forbidden,
-                    message: denied.to_string(),
-                    room: Some(self.room()),
-                    client_id,
-                },
-            ));
-            return;
-        }
-        let user = who.user.clone();
-        let sender = self.member(&user);
-        // In a cluster the shared store numbers it (seq 0 until then) and the room takes it
-        // from there ([`Room::accept`]); alone, the room numbers it now.
-        let numbered = self.cluster.is_none();
-        if numbered {
-            self.last_seq += 1;
-        }
-        let msg = Arc::new(ChatMessage {
-            room: self.room(),
-            seq: if numbered { self.last_seq } else { 0 },
-            sender,
-            text,
-            ts: now_ms,
-            client_id,
-        });
-        if numbered {
-            self.remember(msg.clone());
-        }
-        out.push(Output::Posted { conn, msg });
-    }
-
-    fn remember(&mut self, msg: Arc<ChatMessage>) {
-        self.last_seq = self.last_seq.max(msg.seq);
-        if let Some(cid) = &msg.client_id {
-            let key = (msg.sender.id.clone(), cid.clone());
-            self.dedup.insert(key.clone(), msg.clone());
-            self.dedup_order.push_back(key);
-            if self.dedup_order.len() > DEDUP_LEN {
-                if let Some(old) = self.dedup_order.pop_front() {
-                    self.dedup.remove(&old);
-                }
-            }
-        }
-        self.tail.push_back(msg);
-        if self.tail.len() > TAIL_LEN {
-            self.tail.pop_front();
-        }
-    }
-
     /// Relay (at the next tick) that a member is typing; ignored from a connection that has
     /// not joined or may not write. Returns who is typing (for the other nodes).
     pub(crate) fn typing(&mut self, conn: ConnId) -> Option<Member> {
@@ -348,25 +258,6 @@ impl Room {
         let member = self.member(&who.user);
         self.pending.typing(member.clone());
         Some(member)
-    }
-
-    /// Undo messages that could not be persisted (they are the newest, in order). In a
-    /// cluster nothing was taken before it was stored: nothing to undo.
-    pub(crate) fn rollback(&mut self, failed: &[Arc<ChatMessage>]) {
-        if self.cluster.is_some() {
-            return;
-        }
-        for msg in failed.iter().rev() {
-            if self.tail.back().is_some_and(|m| m.seq == msg.seq) {
-                self.tail.pop_back();
-            }
-            if let Some(cid) = &msg.client_id {
-                self.dedup.remove(&(msg.sender.id.clone(), cid.clone()));
-            }
-        }
-        if let Some(first) = failed.first() {
-            self.last_seq = self.last_seq.min(first.seq - 1);
-        }
     }
 
     /// The connection is gone (or left). Returns whether it was a member.

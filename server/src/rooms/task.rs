@@ -7,6 +7,8 @@
 //! on it; those commands are in `moderation.rs`.
 
 mod cluster;
+mod deliver;
+mod operator;
 mod requests;
 
 use super::room::{Output, Room, TAIL_LEN};
@@ -15,7 +17,6 @@ use crate::access::RoomAccess;
 use crate::broker::{ConnId, Outbox};
 use crate::registry::{Next, Slot};
 use crate::ws::codec;
-use bytes::BytesMut;
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 use tandem_shared::{ids::RoomName, ChatMessage, ErrorCode, ServerMsg};
 use tokio::sync::{oneshot, watch};
@@ -29,7 +30,7 @@ pub(super) struct RoomTask {
     pub(super) rooms: Rooms,
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -79,6 +80,8 @@ impl RoomTask {
             out: Vec::new(),
             done: Vec::new(),
             joins: Vec::new(),
+            api: HashMap::new(),
+            rate: operator::Rate::default(),
         };
         // Who is here through the other nodes?
         state.relay(crate::broker::Relay::PresenceAsk);
@@ -156,6 +159,10 @@ pub(super) struct State {
     done: Vec<oneshot::Sender<()>>,
     /// Joins waiting for the batch to be delivered, with whether they got in.
     joins: Vec<(oneshot::Sender<bool>, bool)>,
+    /// Publish API requests waiting for their answer (`operator.rs`).
+    api: HashMap<ConnId, oneshot::Sender<ServerMsg>>,
+    /// Messages posted, for the admin API's rate.
+    rate: operator::Rate,
 }
 
 impl State {
@@ -239,25 +246,41 @@ impl State {
                     self.room.disconnect(conn, &mut self.out);
                     self.done.extend(done);
                 }
+                Command::Publish {
+                    conn,
+                    sender,
+                    text,
+                    client_id,
+                    reply,
+                } => self.publish((conn, sender), (text, client_id), reply, now),
+                Command::Stats { reply } => {
+                    let _ = reply.send(self.stats(now));
+                }
+                Command::Operate { action, reply } => {
+                    let _ = reply.send(self.operate(action).await);
+                }
             }
         }
-        let posted: Vec<Arc<ChatMessage>> = self
+        let sent: Vec<(ConnId, Arc<ChatMessage>)> = self
             .out
             .iter()
             .filter_map(|o| match o {
-                Output::Posted { msg, .. } => Some(msg.clone()),
+                Output::Posted { conn, msg } => Some((*conn, msg.clone())),
                 _ => None,
             })
             .collect();
+        let posted: Vec<Arc<ChatMessage>> = sent.iter().map(|(_, m)| m.clone()).collect();
         let stored = if posted.is_empty() {
             true
         } else {
             match self.persist(&posted).await {
-                Some(stored) if self.room.in_cluster_mode() => {
-                    self.settle(stored).await;
+                Some(stored) => {
+                    self.answer_published(&sent, &stored);
+                    if self.room.in_cluster_mode() {
+                        self.settle(stored).await;
+                    }
                     true
                 }
-                Some(_) => true,
                 None => {
                     self.room.rollback(&posted);
                     false
@@ -292,85 +315,13 @@ impl State {
         }
     }
 
-    pub(super) fn send_to(&self, conn: ConnId, msg: &ServerMsg) {
+    /// To a joined connection, or the API request `conn` names.
+    pub(super) fn send_to(&mut self, conn: ConnId, msg: &ServerMsg) {
         if let Some(outbox) = self.outboxes.get(&conn) {
             outbox.deliver(codec::encode(msg));
+        } else if let Some(reply) = self.api.remove(&conn) {
+            let _ = reply.send(msg.clone());
         }
-    }
-
-    /// Deliver the outputs in order. Consecutive broadcasts go out as one burst — their
-    /// frames in one buffer, one queue entry per subscriber — so a subscriber is woken and
-    /// written to once per batch, not once per message. Subscription changes are gathered
-    /// and applied to the broker at once, just before the next broadcast (and at the end): a
-    /// join storm rebuilds the subscriber list once per batch, and every broadcast still
-    /// reaches exactly those subscribed before it.
-    pub(super) fn deliver(&mut self, stored: bool) {
-        let broker = self.rooms.inner.broker.clone();
-        let (mut subscribe, mut unsubscribe) = (Vec::new(), Vec::new());
-        let mut burst = BytesMut::new();
-        let flush = |burst: &mut BytesMut| {
-            if !burst.is_empty() {
-                broker.publish(&self.name, &burst.split().freeze());
-            }
-        };
-        // Before a broadcast: the burst so far goes to those subscribed before the changes.
-        let settle = |burst: &mut BytesMut,
-                      subscribe: &mut Vec<(ConnId, Outbox)>,
-                      unsubscribe: &mut Vec<ConnId>| {
-            if subscribe.is_empty() && unsubscribe.is_empty() {
-                return;
-            }
-            flush(burst);
-            if !unsubscribe.is_empty() {
-                broker.unsubscribe_many(&self.name, &std::mem::take(unsubscribe));
-            }
-            broker.subscribe_many(&self.name, std::mem::take(subscribe));
-        };
-        for o in std::mem::take(&mut self.out) {
-            match o {
-                Output::To(conn, msg) => {
-                    flush(&mut burst);
-                    self.send_to(conn, &msg);
-                }
-                Output::All(msg) => {
-                    settle(&mut burst, &mut subscribe, &mut unsubscribe);
-                    burst.extend_from_slice(&codec::encode(&msg));
-                }
-                Output::Coalesced(msg) => {
-                    settle(&mut burst, &mut subscribe, &mut unsubscribe);
-                    flush(&mut burst);
-                    broker.publish_droppable(&self.name, &codec::encode(&msg));
-                }
-                Output::Posted { msg, .. } if stored => {
-                    settle(&mut burst, &mut subscribe, &mut unsubscribe);
-                    let chat = ServerMsg::Chat(ChatMessage::clone(&msg));
-                    burst.extend_from_slice(&codec::encode(&chat));
-                }
-                Output::Posted { conn, msg } => {
-                    flush(&mut burst);
-                    let err = ServerMsg::Error {
-                        code: ErrorCode::Unavailable,
-                        message: "the message could not be stored; please retry".into(),
-                        room: Some(self.name.to_string()),
-                        client_id: msg.client_id.clone(),
-                    };
-                    self.send_to(conn, &err);
-                }
-                Output::Subscribe(conn) => {
-                    if let Some(outbox) = self.outboxes.get(&conn) {
-                        unsubscribe.retain(|c| *c != conn);
-                        subscribe.push((conn, outbox.clone()));
-                    }
-                }
-                Output::Unsubscribe(conn) => {
-                    subscribe.retain(|(c, _)| *c != conn);
-                    unsubscribe.push(conn);
-                    self.outboxes.remove(&conn);
-                }
-            }
-        }
-        flush(&mut burst);
-        settle(&mut burst, &mut subscribe, &mut unsubscribe);
     }
 
     /// The presence tick: who came, went and typed since the last one, in one droppable

@@ -108,6 +108,9 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
             };
             match shared.rooms.join(&room_name, req).await {
                 Ok(true) => {
+                    shared
+                        .conns
+                        .joined(conn.id, &conn.user, room_name.as_str(), true);
                     conn.joined.insert(room_name);
                 }
                 // Refused (the room said why); if it was a room this connection was in (it
@@ -180,6 +183,7 @@ pub(super) async fn handle_text(shared: &Shared, conn: &mut Conn, text: &str) ->
             };
             // If the room is unavailable the connection is out of it anyway.
             let _ = shared.rooms.leave(&room_name, conn.id).await;
+            shared.conns.joined(conn.id, &conn.user, &room, false);
             reply(conn, ServerMsg::Left { room });
         }
         ClientMsg::Typing { room } => match RoomName::new(&room) {

@@ -19,6 +19,7 @@ mod limits;
 mod origin;
 pub(crate) mod peers;
 mod ratelimit;
+pub(crate) use ratelimit::{RateLimit, Verdict};
 pub(crate) mod session;
 mod yjs;
 
@@ -29,6 +30,17 @@ use tandem_shared::ids::RoomName;
 use tracing::Instrument;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// The close for a connection an operator closed (admin API): 1008.
+fn closed_by_operator(id: u64) -> Option<actix_ws::CloseReason> {
+    tracing::info!(conn = id, "closed by an operator");
+    frames::reason(actix_ws::CloseCode::Policy, "closed by an operator")
+}
+
+/// A new connection id (also for an API request that posts to a room as one).
+pub(crate) fn next_conn_id() -> u64 {
+    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
+}
 
 /// The 403 for a WebSocket handshake from a disallowed `Origin`, if it is one.
 fn forbidden_origin(req: &HttpRequest, shared: &Shared) -> Option<HttpResponse> {
@@ -97,6 +109,8 @@ where
     let peer = req
         .peer_addr()
         .map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+    // The echo is not the product's: the admin API does not list it.
+    let entry = (endpoint != "echo").then(|| shared.conns.open(conn, endpoint, peer.clone()));
     let span = match client {
         Some(ip) if shared.config.trust_forwarded_for => {
             tracing::info_span!("conn", id = conn, endpoint, %peer, client = %ip)
@@ -106,7 +120,7 @@ where
     actix_web::rt::spawn(
         shared.sessions.track_future(
             async move {
-                let _place = place;
+                let (_place, _entry) = (place, entry);
                 let _open = crate::metrics::OpenConnection::new(endpoint);
                 serve.await
             }
@@ -159,7 +173,7 @@ pub(crate) async fn rooms(
     body: web::Payload,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let id = next_conn_id();
     let for_session = Shared::clone(&shared);
     let token = query_token(&req);
     upgrade_queued(&req, body, (&shared, id, "ws"), move |socket, queue| {
@@ -178,7 +192,7 @@ pub(crate) async fn yjs(
         Ok(room) => room,
         Err(e) => return Ok(HttpResponse::BadRequest().body(format!("{}\n", e.message))),
     };
-    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let id = next_conn_id();
     let who = match access::admit_document(&shared, &req, &room, id).await {
         Ok(who) => who,
         Err(refused) => return Ok(refused),
@@ -198,7 +212,7 @@ pub(crate) async fn echo(
     let (max, shutdown) = (shared.config.echo_max_message, shared.shutdown.clone());
     // The echo writes through actix-ws alone: it has no outbox, and waits on its peer.
     let no_outbox: Option<body::Unstarted<crate::wire::Wire>> = None;
-    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let id = next_conn_id();
     upgrade(
         &req,
         body,

@@ -37,6 +37,10 @@ pub(crate) struct Shared {
     pub(crate) sessions: TaskTracker,
     /// WebSocket connections per client address (`--max-conns-per-addr`).
     pub(crate) peers: Arc<super::peers::Peers>,
+    /// The live connections, for the admin API.
+    pub(crate) conns: crate::connections::Connections,
+    /// The keys of the HTTP API.
+    pub(crate) api: Arc<crate::api::ApiKeys>,
 }
 
 /// Drive one `/ws` connection until it closes.
@@ -86,10 +90,12 @@ pub(crate) async fn run(
     // Whether the close we send answers the client's.
     let mut answering = false;
 
+    let closed = shared.conns.closer(id);
     let close = loop {
         tokio::select! {
             biased;
             _ = shared.shutdown.cancelled() => break reason(CloseCode::Away, "server shutting down"),
+            _ = closed.cancelled() => break super::closed_by_operator(id),
             _ = slow.cancelled() => {
                 tracing::info!(conn = id, "closing slow consumer");
                 break reason(CloseCode::Again, "slow consumer");

@@ -98,6 +98,7 @@ pub(crate) async fn run(
         slow,
     } = ends;
     tracing::debug!(conn = id, %room, user = %who.user, "yjs connected");
+    shared.conns.joined(id, &who.user, room.as_str(), true);
     if shared.docs.connect(&room, id, who, outbox).await.is_err() {
         let close = close_for(Close::Unavailable);
         body::finish(session, &mut stream, close, false, done, config.heartbeat()).await;
@@ -114,10 +115,12 @@ pub(crate) async fn run(
     // Whether the close we send answers the client's.
     let mut answering = false;
 
+    let closed = shared.conns.closer(id);
     let close = loop {
         tokio::select! {
             biased;
             _ = shared.shutdown.cancelled() => break reason(CloseCode::Away, "server shutting down"),
+            _ = closed.cancelled() => break super::closed_by_operator(id),
             _ = slow.cancelled() => {
                 tracing::info!(conn = id, %room, "closing slow consumer");
                 break reason(CloseCode::Again, "slow consumer");

@@ -33,6 +33,7 @@ pub fn node_config(dir: &Path, i: usize, db: &str, redis: &str) -> Config {
     config.heartbeat_ms = 1_000;
     config.client_timeout_ms = 20_000;
     config.postgres_pool = 4;
+    config.api_keys = vec![super::http::API_KEY.to_owned()];
     config
 }
 
@@ -80,25 +81,7 @@ impl Cluster {
     }
 }
 
-/// `GET path` on `addr`: the status and the body (None: no answer).
-pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let ask = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    tcp.write_all(ask.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer))
-        .await
-        .ok()?
-        .ok()?;
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    Some((status, body))
-}
+pub use super::http::get as http_get;
 
 /// Poll `path` until its status is `want`; returns the body.
 pub async fn until_status(node: &TestServer, path: &str, want: u16) -> String {
@@ -211,6 +194,19 @@ async fn three_nodes_one_room_one_gapless_sequence() {
     };
     let stored: Vec<String> = messages.into_iter().map(|m| m.text).collect();
     assert_eq!(stored, orders[0]);
+    // A backend's message through one node's API: numbered next, delivered on every node;
+    // its retry through another node is the same message.
+    let body = json!({"text": "from a backend", "client_id": "api-1"}).to_string();
+    let path = "/api/rooms/lobby/messages";
+    let sent = super::http::api(cluster.nodes[1].addr, "POST", path, Some(&body)).await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    assert_eq!(sent.json()["message"]["seq"], 3 * EACH as u64 + 1);
+    for c in &mut clients {
+        let got = c.recv_until(|m| chat_text(m).is_some()).await;
+        assert_eq!(chat_text(&got).map(|c| c.2), Some("from a backend"));
+    }
+    let again = super::http::api(cluster.nodes[2].addr, "POST", path, Some(&body)).await;
+    assert_eq!(again.json()["message"], sent.json()["message"]);
     cluster.stop().await;
 }
 

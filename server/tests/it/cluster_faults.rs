@@ -73,6 +73,23 @@ async fn postgres_stopped_chat_is_refused_documents_close_1011_then_all_recovers
         Some(ErrorCode::Unavailable),
         "{refused:?}"
     );
+    // The API says so too: 503, for a message and for history.
+    let addr = cluster.nodes[0].addr;
+    let body = json!({"text": "from a backend"}).to_string();
+    let r = super::http::api(addr, "POST", "/api/rooms/pg/messages", Some(&body)).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "unavailable"),
+        "{}",
+        r.body
+    );
+    let r = super::http::api(addr, "GET", "/api/rooms/pg/messages", None).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "unavailable"),
+        "{}",
+        r.body
+    );
     doc.push(" during").await;
     let closed = doc.closed().await;
     assert_eq!(

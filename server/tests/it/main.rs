@@ -1,6 +1,8 @@
 //! Integration tests: the real server through `tandem_server::run` on port 0, real WebSocket
 //! clients (tokio-tungstenite), a real SQLite file in a temporary directory.
 
+mod api;
+mod api_admin;
 mod app_jwt;
 mod assets;
 mod bad_input;
@@ -12,6 +14,7 @@ mod docs;
 mod history;
 mod hostile_ws;
 mod hostile_yjs;
+mod http;
 mod identity;
 mod interop;
 mod lifecycle;

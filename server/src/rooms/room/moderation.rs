@@ -29,6 +29,21 @@ impl Room {
         !conns.is_empty()
     }
 
+    /// The room is closed: every user in it (through any node) is out, as if kicked.
+    /// Returns who was.
+    pub(crate) fn remove_everyone(&mut self, out: &mut Vec<Output>) -> Vec<String> {
+        let users: Vec<String> = self.members.keys().cloned().collect();
+        for user in &users {
+            self.remove_user(user, false, out);
+        }
+        users
+    }
+
+    /// People in the room (through every node), and connections to it through this one.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (self.members.len(), self.conns.len())
+    }
+
     /// Everyone learns `user`'s new role.
     pub(crate) fn role_changed(&self, user: &str, role: Role, out: &mut Vec<Output>) {
         out.push(Output::All(ServerMsg::RoleChanged {

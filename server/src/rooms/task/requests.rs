@@ -135,18 +135,37 @@ impl State {
             );
             return reply.deliver(codec::encode(&msg));
         };
+        tracing::info!(room = %self.name, conn, ?action, "moderating");
+        match self.enforce(Some(who), action).await {
+            Ok(None) => {}
+            Ok(Some(msg)) | Err(msg) => self.out.push(Output::To(conn, msg)),
+        }
+    }
+
+    /// Moderation by `by` (`None`: an operator, whose rights are not checked): checked
+    /// against the rules, stored through the access book, relayed to the other nodes and
+    /// applied. `Ok` carries what only its author is told (a new invite), `Err` the refusal.
+    pub(super) async fn enforce(
+        &mut self,
+        by: Option<Who>,
+        action: Moderation,
+    ) -> Result<Option<ServerMsg>, ServerMsg> {
         let book = self.rooms.book().clone();
         let act = action.clone();
         let now = super::now_ms();
+        let may = move |rules: &crate::access::RoomAccess, target: &str| match &by {
+            Some(who) => rules.may_moderate(who, target),
+            None => Ok(()),
+        };
         let changed = book
             .update(&self.name, move |rules| {
                 match &act {
                     Moderation::Kick { user, ban } => {
-                        rules.may_moderate(&who, user)?;
+                        may(rules, user)?;
                         rules.expel(user, *ban, now);
                     }
                     Moderation::SetRole { user, role } => {
-                        rules.may_moderate(&who, user)?;
+                        may(rules, user)?;
                         if *role == Role::Owner || !rules.roles.contains_key(user) {
                             return Err(Denied(
                                 "only members of a private room get a role, and there is one owner",
@@ -155,11 +174,11 @@ impl State {
                         rules.roles.insert(user.clone(), *role);
                     }
                     Moderation::SetReadOnly(read_only) => {
-                        rules.may_moderate(&who, "")?;
+                        may(rules, "")?;
                         rules.read_only = *read_only;
                     }
                     Moderation::RotateInvite => {
-                        rules.may_moderate(&who, "")?;
+                        may(rules, "")?;
                         if !rules.private {
                             return Err(Denied("a public room has no invite"));
                         }
@@ -171,30 +190,26 @@ impl State {
             .await;
         match changed {
             Ok(Ok(())) => self.refresh_rules(),
-            Ok(Err(denied)) => {
-                let msg = self.error(ErrorCode::Forbidden, denied.0);
-                return self.out.push(Output::To(conn, msg));
-            }
-            Err(_) => {
-                let msg = self.unavailable();
-                return self.out.push(Output::To(conn, msg));
-            }
+            Ok(Err(denied)) => return Err(self.error(ErrorCode::Forbidden, denied.0)),
+            Err(_) => return Err(self.unavailable()),
         }
-        tracing::info!(room = %self.name, conn, ?action, "moderated");
+        tracing::info!(room = %self.name, ?action, "moderated");
         let effect = action.effect();
         self.relay(crate::broker::Relay::Rules {
             action: effect.clone(),
         });
         match effect {
-            Some(effect) => self.apply(&effect).await,
+            Some(effect) => {
+                self.apply(&effect).await;
+                Ok(None)
+            }
             // A new invite: only its owner is told.
             None => {
                 let invite = self.room.rules().invite.clone().unwrap_or_default();
-                let msg = ServerMsg::Invite {
+                Ok(Some(ServerMsg::Invite {
                     room: self.name.to_string(),
                     invite,
-                };
-                self.out.push(Output::To(conn, msg));
+                }))
             }
         }
     }
@@ -206,7 +221,7 @@ impl State {
         match effect {
             Action::Kick { user, ban } => {
                 self.room.remove_user(user, *ban, &mut self.out);
-                self.rooms.inner.docs.expel(&self.name, user).await;
+                self.rooms.inner.docs.expel(&self.name, Some(user)).await;
             }
             Action::SetRole { user, role } => self.room.role_changed(user, *role, &mut self.out),
             Action::SetReadOnly { .. } => self.room.read_only_changed(&mut self.out),
