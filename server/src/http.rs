@@ -114,6 +114,8 @@ async fn metrics(shared: web::Data<Shared>) -> HttpResponse {
     m.documents_live.set(shared.docs.live_docs() as i64);
     m.cluster_link_up
         .set(i64::from(shared.rooms.link_trouble().is_none()));
+    m.store_up
+        .set(i64::from(shared.rooms.store_trouble().await.is_none()));
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(m.encode())

@@ -36,6 +36,7 @@ pub(crate) struct Metrics {
     pub(crate) rooms_live: Gauge,
     pub(crate) documents_live: Gauge,
     pub(crate) cluster_link_up: Gauge,
+    pub(crate) store_up: Gauge,
     registry: Registry,
 }
 
@@ -58,6 +59,7 @@ impl Metrics {
             rooms_live: Gauge::default(),
             documents_live: Gauge::default(),
             cluster_link_up: Gauge::default(),
+            store_up: Gauge::default(),
             registry: Registry::with_prefix("tandem"),
         };
         let r = &mut m.registry;
@@ -115,6 +117,11 @@ impl Metrics {
             "cluster_link_up",
             "1 while the link to the other nodes works (always 1 alone)",
             m.cluster_link_up.clone(),
+        );
+        r.register(
+            "store_up",
+            "1 while the store (SQLite, or the cluster's Postgres) answers within 3 s",
+            m.store_up.clone(),
         );
         m
     }

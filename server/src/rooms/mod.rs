@@ -334,17 +334,24 @@ impl Rooms {
     /// Whether the store answers (within 3 s) and, in a cluster, the link to the other
     /// nodes works: what `/readyz` reports; `Err` says why not.
     pub(crate) async fn readiness(&self) -> Result<(), String> {
-        let store = self.inner.store.clone();
-        let ping = tokio::task::spawn_blocking(move || store.ping());
-        match tokio::time::timeout(Duration::from_secs(3), ping).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => return Err(format!("store: {err}")),
-            Ok(Err(err)) => return Err(format!("store: {err}")),
-            Err(_) => return Err("store: no answer within 3 s".into()),
+        if let Some(why) = self.store_trouble().await {
+            return Err(why);
         }
         match self.inner.broker.link_trouble() {
             Some(why) => Err(why),
             None => Ok(()),
+        }
+    }
+
+    /// Why the store does not answer (within 3 s), if it does not.
+    pub(crate) async fn store_trouble(&self) -> Option<String> {
+        let store = self.inner.store.clone();
+        let ping = tokio::task::spawn_blocking(move || store.ping());
+        match tokio::time::timeout(Duration::from_secs(3), ping).await {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(err))) => Some(format!("store: {err}")),
+            Ok(Err(err)) => Some(format!("store: {err}")),
+            Err(_) => Some("store: no answer within 3 s".into()),
         }
     }
 

@@ -55,6 +55,10 @@ async fn postgres_stopped_chat_is_refused_documents_close_1011_then_all_recovers
     tokio::task::block_in_place(|| cluster.pg.stop());
     let why = until_status(&cluster.nodes[0], "/readyz", 503).await;
     assert!(why.contains("store"), "{why}");
+    let (_, metrics) = super::http::get(cluster.nodes[0].addr, "/metrics")
+        .await
+        .unwrap();
+    assert!(metrics.contains("tandem_store_up 0"), "{metrics}");
     assert_eq!(
         super::cluster::http_get(cluster.nodes[0].addr, "/healthz")
             .await

@@ -67,6 +67,7 @@ async fn counters_move_with_chat_connections_and_store_calls() {
     assert!(moved(r#"tandem_store_seconds_count{op="append"}"#) >= 1.0);
     assert!(get(&after, "tandem_rooms_live") >= 1.0);
     assert_eq!(get(&after, "tandem_cluster_link_up"), 1.0);
+    assert_eq!(get(&after, "tandem_store_up"), 1.0, "the store answers");
     for name in [
         "tandem_slow_consumer_closes_total",
         "tandem_rate_limited_total",
