@@ -174,12 +174,14 @@ async fn an_awareness_flood_is_coalesced_limited_and_closed() {
         Some("null"),
         "the attacker is gone"
     );
-    // At most the burst (plus the refill while it lasted) got through, coalesced: fewer
-    // frames than states accepted, the newest last.
+    // Coalesced: fewer frames than states up to the last one relayed. (That state's clock
+    // is its place in the flood, not a count of states let through: after the burst one
+    // state gets through per refill, whichever the server is reading then, so how far it
+    // reaches depends on how fast the server reads; the limiter's arithmetic is tested in
+    // `ws/ratelimit.rs`.)
     let last = seen
         .last_clock
         .expect("the reader saw the attacker's state");
-    assert!((190..=260).contains(&last), "accepted up to {last}");
     assert!(
         seen.frames < last as usize,
         "coalesced: {} frames",
