@@ -229,23 +229,10 @@ impl Rooms {
 
     /// The figures of every room live on this node, by name.
     pub(crate) async fn stats(&self) -> Vec<RoomStats> {
-        let mut waiting = Vec::new();
-        for room in self.inner.registry.live_names() {
-            let (reply, rx) = oneshot::channel();
-            if self
-                .inner
-                .registry
-                .send_if_live(&room, Command::Stats { reply })
-                .await
-            {
-                waiting.push(rx);
-            }
-        }
-        let mut stats = Vec::new();
-        for rx in waiting {
-            // A room that unloaded meanwhile is not live.
-            stats.extend(rx.await.ok());
-        }
+        let names = self.inner.registry.live_names();
+        let asked = futures_util::future::join_all(names.iter().map(|r| self.stats_of(r)));
+        // A room that unloaded meanwhile is not live.
+        let mut stats: Vec<RoomStats> = asked.await.into_iter().flatten().collect();
         stats.sort_by(|a, b| a.room.cmp(&b.room));
         stats
     }

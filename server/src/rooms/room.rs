@@ -11,6 +11,7 @@ mod moderation;
 mod post;
 mod presence;
 
+pub(crate) use post::client_id_reused;
 pub(crate) use presence::Pending;
 
 use crate::access::{RoomAccess, Who};

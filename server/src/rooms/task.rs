@@ -211,10 +211,7 @@ impl State {
                     client_id,
                 } => {
                     self.room.chat(conn, text, client_id, now, &mut self.out);
-                    // A refusal is the chat's only output to its sender.
-                    if let Some(Output::To(_, ServerMsg::Error { code, .. })) = self.out.last() {
-                        crate::metrics::METRICS.chat(crate::metrics::refusal(*code), 1);
-                    }
+                    self.count_refusal();
                 }
                 Command::Typing { conn } => {
                     if let Some(member) = self.room.typing(conn) {
@@ -312,6 +309,14 @@ impl State {
                 tracing::error!(room = %self.name, count = posted.len(), ?failure, "persist failed");
                 None
             }
+        }
+    }
+
+    /// Count a post the room just refused (a refusal is a post's only output to its
+    /// sender, and the last output then).
+    fn count_refusal(&self) {
+        if let Some(Output::To(_, ServerMsg::Error { code, .. })) = self.out.last() {
+            crate::metrics::METRICS.chat(crate::metrics::refusal(*code), 1);
         }
     }
 

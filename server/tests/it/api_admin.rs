@@ -8,6 +8,18 @@ use super::util::{chat_text, TestServer};
 use serde_json::json;
 use tandem_shared::ServerMsg;
 
+/// Read until `c` is told it is out of `room` (a kick, not a ban).
+async fn kicked_from(c: &mut super::util::Client, room: &str) {
+    let out = c
+        .recv_until(|m| matches!(m, ServerMsg::Kicked { .. }))
+        .await;
+    let want = ServerMsg::Kicked {
+        room: room.into(),
+        banned: false,
+    };
+    assert_eq!(out, want);
+}
+
 #[tokio::test]
 async fn the_admin_api_lists_rooms_and_connections_and_acts_on_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -76,16 +88,7 @@ async fn the_admin_api_lists_rooms_and_connections_and_acts_on_them() {
     let r = api(addr, "POST", "/api/rooms/ops/kick", Some(&kick)).await;
     assert_eq!(r.status, 204, "{}", r.body);
     for c in [&mut b, &mut b2] {
-        let out = c
-            .recv_until(|m| matches!(m, ServerMsg::Kicked { .. }))
-            .await;
-        assert_eq!(
-            out,
-            ServerMsg::Kicked {
-                room: "ops".into(),
-                banned: false
-            }
-        );
+        kicked_from(c, "ops").await;
     }
 
     // Close one connection: 1008.
@@ -124,16 +127,7 @@ async fn closing_a_room_removes_everyone_from_chat_and_document() {
     let r = api(server.addr, "POST", "/api/rooms/shut/close", None).await;
     assert_eq!(r.status, 204, "{}", r.body);
     for c in [&mut a, &mut b] {
-        let out = c
-            .recv_until(|m| matches!(m, ServerMsg::Kicked { .. }))
-            .await;
-        assert_eq!(
-            out,
-            ServerMsg::Kicked {
-                room: "shut".into(),
-                banned: false
-            }
-        );
+        kicked_from(c, "shut").await;
     }
     assert!(
         doc.closed().await.is_some(),

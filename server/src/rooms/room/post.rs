@@ -7,6 +7,21 @@ use crate::broker::ConnId;
 use std::sync::Arc;
 use tandem_shared::{ChatMessage, ErrorCode, Member, ServerMsg};
 
+/// The refusal of a text under a `client_id` that already named another message (found
+/// here, or by a shared store in a cluster).
+pub(crate) fn client_id_reused(room: String, client_id: Option<String>) -> ServerMsg {
+    let cid = client_id.as_deref().unwrap_or_default();
+    ServerMsg::Error {
+        code: ErrorCode::ClientIdReused,
+        message: format!(
+            "client_id {cid} already named another message of yours; \
+             use a new one for a new message"
+        ),
+        room: Some(room),
+        client_id,
+    }
+}
+
 impl Room {
     /// Post a message. `text` and `client_id` are already validated by the session.
     pub(crate) fn chat(
@@ -68,15 +83,7 @@ impl Room {
                     ServerMsg::Chat(ChatMessage::clone(orig))
                 } else {
                     // Never acknowledge a text with another one's seq.
-                    ServerMsg::Error {
-                        code: ErrorCode::ClientIdReused,
-                        message: format!(
-                            "client_id {cid} already named another message of yours; \
-                             use a new one for a new message"
-                        ),
-                        room: Some(self.room()),
-                        client_id: Some(cid.clone()),
-                    }
+                    client_id_reused(self.room(), Some(cid.clone()))
                 };
                 out.push(Output::To(conn, reply));
                 return;

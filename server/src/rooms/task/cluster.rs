@@ -4,10 +4,10 @@
 
 use super::State;
 use crate::broker::{relay::Action, NodeId, Relay};
-use crate::rooms::room::Output;
+use crate::rooms::room::{client_id_reused, Output};
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_shared::{ChatMessage, ErrorCode, ServerMsg};
+use tandem_shared::{ChatMessage, ServerMsg};
 
 /// How soon a failed catch-up is tried again.
 pub(super) const RETRY: Duration = Duration::from_millis(500);
@@ -54,19 +54,8 @@ impl State {
                     .push(Output::To(conn, ServerMsg::Chat(ChatMessage::clone(&msg))));
             }
             if msg.text != sent.text {
-                let cid = sent.client_id.clone().unwrap_or_default();
-                self.out.push(Output::To(
-                    conn,
-                    ServerMsg::Error {
-                        code: ErrorCode::ClientIdReused,
-                        message: format!(
-                            "client_id {cid} already named another message of yours; \
-                             use a new one for a new message"
-                        ),
-                        room: Some(self.name.to_string()),
-                        client_id: sent.client_id.clone(),
-                    },
-                ));
+                let refused = client_id_reused(self.name.to_string(), sent.client_id.clone());
+                self.out.push(Output::To(conn, refused));
             }
         }
     }

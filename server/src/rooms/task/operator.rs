@@ -58,9 +58,7 @@ impl State {
         self.api.insert(conn, reply);
         self.room
             .publish(conn, sender, (text, client_id), now, &mut self.out);
-        if let Some(super::Output::To(_, ServerMsg::Error { code, .. })) = self.out.last() {
-            crate::metrics::METRICS.chat(crate::metrics::refusal(*code), 1);
-        }
+        self.count_refusal();
     }
 
     /// The batch's messages are stored: the API requests among their senders get theirs.
